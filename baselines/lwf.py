@@ -1,0 +1,65 @@
+"""LwF, learning without forgetting (Li and Hoiem, ECCV 2016 / TPAMI 2017).
+
+At the start of each task, the old heads' outputs on the new task's training images are recorded
+(dropout off). While the new task trains, each old head is kept close to its recorded outputs by
+knowledge distillation at temperature T: the cross-entropy between softmax(recorded / T) and
+softmax(current / T), weighted by lambda and summed over the old heads.
+"""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # so that `python baselines/lwf.py` finds common/
+
+from common import cli, protocols  # noqa: E402
+from common.method import Method  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+HPARAMS = protocols.AUTHORS | dict(
+    lamb=1.0,  # Li and Hoiem's lambda_o; the ANPyC authors searched a grid of values
+    temperature=2.0,  # the ANPyC authors' and Li and Hoiem's T
+)
+
+FLAGS = {
+    "lamb": cli.Flag(float, "weight lambda of the distillation loss", cli.at_least(0)),
+    "temperature": cli.Flag(float, "distillation temperature T", cli.above(0)),
+}
+
+
+def old_heads(model, task):
+    """The heads that tasks before `task` used, once each (one, if all tasks share a head)."""
+    return list({id(model.head(k)): model.head(k) for k in range(task)}.values())
+
+
+class LwF(Method):
+    def __init__(self, config):
+        super().__init__(config)
+        self.recorded = None
+
+    def before_task(self, trainer, task):
+        if task == 0:
+            return
+        model, data, heads = trainer.model, trainer.data[task], old_heads(trainer.model, task)
+
+        @tf.function
+        def outputs(indices):
+            features = model.features(data.batch(indices)[0])
+            return tf.stack([head(features) for head in heads], axis=1)
+
+        chunks = [outputs(tf.range(i, min(i + 1000, data.size))) for i in range(0, data.size, 1000)]
+        self.recorded = tf.concat(chunks, axis=0)  # [images, old heads, classes]
+
+    def penalty(self, model, task, batch):
+        if task == 0:
+            return 0.0
+        T = self.config.temperature
+        target = tf.nn.softmax(tf.gather(self.recorded, batch.indices) / T)
+        current = tf.stack([head(batch.features) for head in old_heads(model, task)], axis=1)
+        distillation = -tf.reduce_sum(target * tf.nn.log_softmax(current / T), axis=-1)
+        return self.config.lamb * tf.reduce_sum(tf.reduce_mean(distillation, axis=0))
+
+    def state(self):
+        return {} if self.recorded is None else {"recorded": self.recorded}
+
+
+if __name__ == "__main__":
+    cli.main(LwF, HPARAMS, FLAGS, __doc__)

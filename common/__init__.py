@@ -1,0 +1,25 @@
+"""Shared core of the ANPyC scripts and baselines.
+
+Importing the package imports TensorFlow once with its C++ start-up messages sent to /dev/null, so
+that what a run prints on stderr is ours: a user's mistake stays one line. Python errors raised by
+the import are not hidden; only the file descriptor is redirected, and restored before they surface.
+"""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _import_tensorflow_quietly():
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices("GPU")
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+_import_tensorflow_quietly()

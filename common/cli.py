@@ -1,0 +1,115 @@
+"""Command-line flags for every script: the shared core, plus each method's own.
+
+Every flag defaults to the value in the script's hyperparameter block, and every value is checked
+before any data is read or any model built: a bad one ends the run with one line on stderr that names
+the flag and its valid range, and exit status 2.
+"""
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from common.errors import UserError
+
+
+@dataclass
+class Flag:
+    """A flag: how to parse it, what it means, and optionally which values are valid."""
+
+    type: Callable
+    help: str
+    valid: tuple[Callable, str] | None = None  # (predicate, description of the valid range)
+    choices: tuple | None = None
+
+
+def at_least(low):
+    return (lambda v: v >= low, f">= {low}")
+
+
+def above(low):
+    return (lambda v: v > low, f"> {low}")
+
+
+def within(low, high):
+    """[low, high)"""
+    return (lambda v: low <= v < high, f"in [{low}, {high})")
+
+
+def widths(text: str) -> list[int]:
+    """'512,256' -> [512, 256]."""
+    try:
+        values = [int(part) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"must be comma-separated positive integers such as 512,256 (got {text!r})")
+    return values
+
+
+def optional_int(text: str) -> int | None:
+    return None if text.lower() in ("", "none", "all") else int(text)
+
+
+CORE = {
+    "benchmark": Flag(str, "task sequence", choices=("permuted", "split")),
+    "tasks": Flag(optional_int, "number of tasks (default: 10 permuted, 5 split)", at_least(1)),
+    "epochs": Flag(int, "epochs per task", at_least(0)),
+    "batch_size": Flag(int, "training batch size", at_least(1)),
+    "lr": Flag(float, "learning rate", above(0)),
+    "lr_decay": Flag(float, "multiply the learning rate by this ...", (lambda v: 0 < v <= 1, "in (0, 1]")),
+    "lr_decay_epochs": Flag(int, "... every this many epochs of a task", at_least(1)),
+    "optimizer": Flag(str, "optimiser", choices=("sgd", "adam")),
+    "model": Flag(str, "trunk network", choices=("mlp", "cnn")),
+    "hidden": Flag(widths, "widths of the hidden Dense layers, e.g. 512,256"),
+    "dropout": Flag(float, "dropout rate after each hidden Dense layer (training only)", within(0, 1)),
+    "scenario": Flag(str, "task: one head per task; domain: one head shared by all", choices=("task", "domain")),
+    "seed": Flag(int, "random seed (weights, shuffling, permutations, dropout)"),
+    "train_subset": Flag(optional_int, "train on the first N images of each task (quick runs)", at_least(1)),
+    "validation": Flag(int, "hold out N training images per task as a validation split", at_least(0)),
+    "data_dir": Flag(str, "folder with the four MNIST IDX files (default: $ANPYC_DATA_DIR, then tfds)"),
+    "out": Flag(str, "results folder (default: a new folder under results/)"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.Namespace:
+    """Parse argv into the run's settings: the core flags plus `flags`, defaults from `hparams`."""
+    prog = Path(sys.argv[0]).name
+    parser = _Parser(prog=prog, description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    specs = {name: spec for name, spec in (CORE | flags).items() if name in hparams or name in ("data_dir", "out")}
+    for name, spec in specs.items():
+        default = hparams.get(name)
+        if spec.type is widths and isinstance(default, str):
+            default = widths(default)
+        parser.add_argument(
+            "--" + name.replace("_", "-"), type=spec.type, default=default, choices=spec.choices, help=spec.help
+        )
+    parser.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
+    config = parser.parse_args(argv)
+    for name, spec in specs.items():
+        value = getattr(config, name)
+        if spec.valid and value is not None and not spec.valid[0](value):
+            parser.error(f"--{name.replace('_', '-')} must be {spec.valid[1]} (got {value})")
+    if config.benchmark == "split" and config.tasks is not None and config.tasks > 5:
+        parser.error(f"--tasks must be at most 5 for split MNIST (got {config.tasks})")
+    config.tasks = config.tasks or {"permuted": 10, "split": 5}[config.benchmark]
+    config.script = prog
+    return config
+
+
+def main(method_cls, hparams: dict, flags: dict, description: str, argv=None):
+    """Parse the flags and run `method_cls`; a UserError ends the run with one line on stderr."""
+    config = parse(hparams, flags, description, argv)
+    from common.run import run
+
+    try:
+        run(method_cls, config)
+    except UserError as error:
+        sys.exit(f"{config.script}: error: {error}")
+    except KeyboardInterrupt:
+        sys.exit(f"{config.script}: interrupted; every finished task is saved in the results folder")

@@ -1,0 +1,176 @@
+"""MNIST and the two task sequences built on it: permuted MNIST and split MNIST.
+
+Images are kept once, as uint8 rows of 784 pixels. Permuted tasks share that one array and each holds
+only its 784-entry permutation, applied batch by batch at training time, so a sequence of 100 tasks
+needs no more image memory than one.
+
+Where MNIST comes from, first match wins:
+1. the folder given by `--data-dir`, or else by the environment variable ANPYC_DATA_DIR: the four
+   standard IDX files, checked against their well-known MD5 sums;
+2. `data/mnist/` in this repository, if it holds the four files;
+3. tensorflow-datasets, which downloads once into `data/tfds/` (needs the internet the first time).
+"""
+import gzip
+import hashlib
+import os
+import socket
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from common.errors import UserError
+
+DATA_DIR_ENV = "ANPYC_DATA_DIR"
+REPO_DATA = Path(__file__).resolve().parents[1] / "data"
+IDX_FILES = {  # name: (file, the MD5 published with the original distribution)
+    "train_images": ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+    "train_labels": ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+    "test_images": ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+    "test_labels": ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+}
+HOW_TO_GET = (
+    "download the four MNIST IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+    "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) into it"
+)
+SPLIT_TASKS = 5
+PIXELS = 784
+
+
+class DataError(UserError):
+    """Missing, corrupt or unreachable data."""
+
+
+class Split(NamedTuple):
+    images: np.ndarray  # uint8 [n, 784]
+    labels: np.ndarray  # int32 [n]
+
+
+@dataclass
+class Task:
+    """One task of a sequence. `permutation` (or None) reorders the 784 pixels of every image."""
+
+    name: str
+    train: Split
+    validation: Split
+    test: Split
+    classes: int
+    permutation: np.ndarray | None = None
+
+
+def _read_idx(path: Path, md5: str) -> np.ndarray:
+    if not path.is_file():
+        raise DataError(f"missing MNIST file {path.name} in {path.parent}: {HOW_TO_GET}")
+    raw = path.read_bytes()
+    if hashlib.md5(raw).hexdigest() != md5:
+        raise DataError(f"{path} is corrupt or truncated (MD5 does not match {md5}): download it again")
+    data = gzip.decompress(raw)
+    ndim = data[3]
+    shape = np.frombuffer(data, ">u4", count=ndim, offset=4)
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def _from_folder(folder: Path):
+    if not folder.is_dir():
+        raise DataError(f"MNIST folder {folder} does not exist: create it and {HOW_TO_GET}")
+    arrays = {key: _read_idx(folder / name, md5) for key, (name, md5) in IDX_FILES.items()}
+    return (
+        Split(arrays["train_images"].reshape(-1, PIXELS), arrays["train_labels"].astype(np.int32)),
+        Split(arrays["test_images"].reshape(-1, PIXELS), arrays["test_labels"].astype(np.int32)),
+    )
+
+
+def _online(host="storage.googleapis.com", port=443, timeout=3.0) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def _from_tfds():
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder("mnist", data_dir=str(REPO_DATA / "tfds"))
+    if not builder.is_prepared():
+        # Offline, tfds retries for minutes before it fails; fail within seconds instead.
+        if not _online():
+            raise DataError(
+                f"no local MNIST files and no network for tensorflow-datasets: pass --data-dir DIR "
+                f"or set {DATA_DIR_ENV}=DIR, where DIR holds the four MNIST IDX files"
+            )
+        builder.download_and_prepare()
+    splits = []
+    for name in ("train", "test"):
+        images, labels = tfds.as_numpy(builder.as_dataset(split=name, batch_size=-1, as_supervised=True))
+        splits.append(Split(images.reshape(-1, PIXELS), labels.astype(np.int32)))
+    return tuple(splits)
+
+
+@lru_cache(maxsize=2)
+def load_mnist(data_dir: str | None = None) -> tuple[Split, Split]:
+    """(train, test) MNIST splits, from the first source in the module docstring's order."""
+    folder = data_dir or os.environ.get(DATA_DIR_ENV)
+    if folder:
+        return _from_folder(Path(folder).expanduser())
+    if all((REPO_DATA / "mnist" / name).is_file() for name, _ in IDX_FILES.values()):
+        return _from_folder(REPO_DATA / "mnist")
+    return _from_tfds()
+
+
+def _hold_out(split: Split, subset: int | None, validation: int) -> tuple[Split, Split]:
+    """The last `validation` examples become the validation split; training keeps the first `subset`
+    of the rest (all of it when subset is None)."""
+    n = len(split.labels) - validation
+    end = n if subset is None else subset
+    return Split(split.images[:end], split.labels[:end]), Split(split.images[n:], split.labels[n:])
+
+
+def task_permutation(seed: int, task: int) -> np.ndarray:
+    """The fixed pixel permutation of permuted-MNIST task `task`: depends on (seed, task) alone, so a
+    10-task sequence is the prefix of the 50-task one with the same seed."""
+    return np.random.default_rng([seed, task]).permutation(PIXELS).astype(np.int32)
+
+
+def permuted_mnist(train: Split, test: Split, tasks: int, seed: int, subset=None, validation=0):
+    """`tasks` tasks that share the MNIST images and differ by a pixel permutation each."""
+    train, val = _hold_out(train, subset, validation)
+    return [
+        Task(f"permuted-{t}", train, val, test, classes=10, permutation=task_permutation(seed, t))
+        for t in range(tasks)
+    ]
+
+
+def split_mnist(train: Split, test: Split, tasks: int, subset=None, validation=0):
+    """Task t holds digits 2t and 2t+1, labelled 0 and 1."""
+
+    def digits(split: Split, t: int) -> Split:
+        keep = (split.labels // 2) == t
+        return Split(split.images[keep], split.labels[keep] - 2 * t)
+
+    return [
+        Task(f"split-{2 * t}{2 * t + 1}", *_hold_out(digits(train, t), subset, validation), digits(test, t), classes=2)
+        for t in range(tasks)
+    ]
+
+
+def task_size(benchmark: str, train: Split, validation: int) -> int:
+    """The number of training examples of the smallest task, for validating --train-subset."""
+    if benchmark == "permuted":
+        return len(train.labels) - validation
+    return min(int(np.sum(train.labels // 2 == t)) for t in range(SPLIT_TASKS)) - validation
+
+
+def make_benchmark(name: str, tasks: int, seed: int, data_dir=None, subset=None, validation=0) -> list[Task]:
+    """The task sequence `name` ("permuted" or "split"), checking that the sizes asked for fit."""
+    train, test = load_mnist(data_dir)
+    size = task_size(name, train, validation)
+    if validation < 0 or size < 1:
+        raise UserError(f"--validation must be in [0, {size + validation}) (got {validation})")
+    if subset is not None and not 1 <= subset <= size:
+        raise UserError(f"--train-subset must be in [1, {size}] for {name} MNIST (got {subset})")
+    if name == "permuted":
+        return permuted_mnist(train, test, tasks, seed, subset, validation)
+    return split_mnist(train, test, tasks, subset, validation)

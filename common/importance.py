@@ -1,0 +1,63 @@
+"""Importance of each shared parameter for a task: ANPyC's structure-aware measure, EWC's diagonal
+Fisher and MAS. Each `*_batch` function maps (model, task, x) to one tensor per shared variable and
+is averaged over a task with `Trainer.task_mean`; the training scripts and
+cal_importance_distribution.py use these same functions.
+
+EWC and MAS need per-sample gradients. For a weighted layer z = a W + b, the gradient of sample n's
+loss is a_n^T d_n (d_n = dLoss_n/dz_n), a rank-one product. So sum_n (a_n^T d_n)^2 = (a^2)^T (d^2)
+and sum_n |a_n^T d_n| = |a|^T |d|: one matrix product for the whole batch, with no per-sample tensor
+ever built. A convolution's per-sample gradient is built from image patches with one einsum.
+"""
+import keras
+import tensorflow as tf
+
+
+def anpyc_batch(model, task, x):
+    """ANPyC, for one batch: Omega_b = max(0, g*theta + 0.5*theta^2*g^2), g = dI/dtheta, where
+    I = -sum over the batch and the classes of p log p is the entropy of task `task`'s softmax."""
+    variables = model.shared_variables
+    with tf.GradientTape() as tape:
+        log_p = tf.nn.log_softmax(model.forward(x, task))
+        entropy = -tf.reduce_sum(tf.exp(log_p) * log_p)
+    grads = tape.gradient(entropy, variables)
+    return [tf.nn.relu(g * v + 0.5 * tf.square(v) * tf.square(g)) for g, v in zip(grads, variables)]
+
+
+def _per_sample(model, task, x, loss_fn, reduce):
+    """sum over the batch of reduce(per-sample gradient of loss_fn(logits)), per shared variable.
+    loss_fn returns one value per sample; reduce is tf.square or tf.abs (applied to both factors of
+    each rank-one gradient, which is exact for these two)."""
+    trace = []
+    with tf.GradientTape() as tape:
+        logits = model.forward(x, task, trace=trace)
+        loss = tf.reduce_sum(loss_fn(logits))
+    shared = model.shared_layers
+    trace = [entry for entry in trace if any(entry[0] is layer for layer in shared)]
+    upstream = tape.gradient(loss, [output for _, _, output in trace])
+    result = []
+    for (layer, inputs, _), d in zip(trace, upstream):
+        if isinstance(layer, keras.layers.Conv2D):
+            kh, kw = layer.kernel_size
+            patches = tf.image.extract_patches(inputs, [1, kh, kw, 1], [1, 1, 1, 1], [1, 1, 1, 1], "VALID")
+            kernel = tf.einsum("bhwp,bhwc->bpc", patches, d)
+            result += [tf.reshape(tf.reduce_sum(reduce(kernel), 0), layer.kernel.shape),
+                       tf.reduce_sum(reduce(tf.reduce_sum(d, [1, 2])), 0)]
+        else:
+            result += [tf.matmul(reduce(inputs), reduce(d), transpose_a=True), tf.reduce_sum(reduce(d), 0)]
+    return result
+
+
+def fisher_batch(model, task, x, seed):
+    """EWC's diagonal Fisher, summed over the batch: squared per-sample gradients of log p(y|x), with y
+    sampled from the model's own prediction (the true Fisher, not the empirical one)."""
+
+    def log_likelihood(logits):
+        y = tf.stop_gradient(keras.random.categorical(logits, 1, seed=seed)[:, 0])
+        return tf.gather(tf.nn.log_softmax(logits), y, batch_dims=1)
+
+    return _per_sample(model, task, x, log_likelihood, tf.square)
+
+
+def mas_batch(model, task, x):
+    """MAS, summed over the batch: absolute per-sample gradients of the squared L2 norm of the output."""
+    return _per_sample(model, task, x, lambda logits: tf.reduce_sum(tf.square(logits), 1), tf.abs)

@@ -1,0 +1,59 @@
+"""A continual-learning method, as a set of hooks into the shared training loop (common/training.py).
+
+The defaults are plain fine-tuning: every method overrides only what it changes. The loop calls, for
+each task t in turn:
+
+    before_task(trainer, t)                      # Python, e.g. record the old heads' outputs
+    each step (compiled), on a Batch of the task's training data:
+        loss = total_loss(cross-entropy of head t, penalty(model, t, batch), t)
+        apply_step(optimizer, grads, variables, task_grads)
+    after_task(trainer, t)                       # Python, e.g. importance, consolidation, pruning
+
+`penalty` and `apply_step` run inside a tf.function, so the state they use lives in tf.Variables
+(which `state()` returns for checkpoints).
+"""
+from typing import NamedTuple
+
+
+class Batch(NamedTuple):
+    x: object  # images, float32 [b, 784]
+    y: object  # labels, int32 [b]
+    indices: object  # their indices in the task's training set
+    features: object  # the trunk's output for x, as used by the task loss (dropout on)
+
+
+class Method:
+    # When True, apply_step also gets the gradients of the task loss alone (SI's path integral).
+    uses_task_gradients = False
+
+    def __init__(self, config):
+        self.config = config
+
+    def trainable_variables(self, model, task: int) -> list:
+        """What the optimiser updates during task `task`."""
+        head = [] if len(model.heads) == 1 else model.head(task).trainable_variables
+        return model.shared_variables + head
+
+    def before_task(self, trainer, task: int) -> None:
+        pass
+
+    def penalty(self, model, task: int, batch: Batch):
+        """A regulariser added to the task's cross-entropy."""
+        return 0.0
+
+    def total_loss(self, task_loss, penalty, task: int):
+        return task_loss + penalty
+
+    def apply_step(self, optimizer, grads, variables, task_grads) -> None:
+        optimizer.apply(grads, variables)
+
+    def after_task(self, trainer, task: int) -> None:
+        pass
+
+    def state(self) -> dict:
+        """The method's tf.Variables by name, for checkpoints."""
+        return {}
+
+    def report(self) -> dict:
+        """Extra entries for summary.json, updated after each task."""
+        return {}

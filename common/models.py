@@ -1,0 +1,90 @@
+"""The networks: a shared trunk (an MLP or a small CNN) and one output head per task, or one shared head.
+
+The forward pass is written out layer by layer instead of using keras.Sequential, so that importance
+code can ask for each weighted layer's input and pre-activation output (`trace`): per-sample gradients
+of a whole batch follow from those two in one vectorised operation (see common/importance.py).
+"""
+import keras
+import tensorflow as tf
+
+IMAGE_SHAPE = (28, 28, 1)
+
+
+class Network(keras.Model):
+    """trunk -> head(task). With `heads == 1` every task shares one head (domain-incremental)."""
+
+    def __init__(self, trunk: list, heads: int, classes: int, dropout: float, inputs: int = 784):
+        super().__init__()
+        self.trunk = trunk
+        self.heads = [keras.layers.Dense(classes, name=f"head_{t}") for t in range(heads)]
+        self.dropout = keras.layers.Dropout(dropout) if dropout > 0 else None
+        self.forward(tf.zeros([1, inputs]), 0)
+        for t in range(1, heads):
+            self.heads[t](self.features(tf.zeros([1, inputs])))
+
+    def head(self, task: int) -> keras.layers.Dense:
+        return self.heads[task if len(self.heads) > 1 else 0]
+
+    @property
+    def trunk_variables(self) -> list:
+        return [v for layer in self.trunk for v in layer.trainable_variables]
+
+    @property
+    def shared_variables(self) -> list:
+        """What all tasks share, and so what consolidation protects: the trunk, plus the head if shared."""
+        shared_head = self.heads[0].trainable_variables if len(self.heads) == 1 else []
+        return self.trunk_variables + shared_head
+
+    @property
+    def shared_layers(self) -> list:
+        """The weighted layers behind `shared_variables`, in the same order."""
+        weighted = [layer for layer in self.trunk if layer.trainable_variables]
+        return weighted + (self.heads[:1] if len(self.heads) == 1 else [])
+
+    def features(self, x, training=False, trace=None):
+        for layer in self.trunk:
+            inputs = x
+            x = layer(x)
+            if trace is not None and layer.trainable_variables:
+                trace.append((layer, inputs, x))
+            if isinstance(layer, keras.layers.Dense | keras.layers.Conv2D):
+                x = tf.nn.relu(x)
+                if self.dropout is not None and isinstance(layer, keras.layers.Dense):
+                    x = self.dropout(x, training=training)
+        return x
+
+    def forward(self, x, task: int, training=False, trace=None):
+        """Logits of `task`'s head for a batch of flat images. `trace`, if a list, receives
+        (layer, input, pre-activation output) for every weighted layer on the way."""
+        h = self.features(x, training, trace)
+        head = self.head(task)
+        logits = head(h)
+        if trace is not None:
+            trace.append((head, h, logits))
+        return logits
+
+    def call(self, x, task=0, training=False):
+        return self.forward(x, task, training)
+
+
+def mlp(hidden: list[int]) -> list:
+    """Dense layers of the given widths (ReLU, then dropout, after each)."""
+    return [keras.layers.Dense(width) for width in hidden]
+
+
+def cnn(hidden: list[int]) -> list:
+    """Two 3x3 convolutions (32 and 64 filters, 2x2 max-pooling after each), then Dense layers."""
+    return [
+        keras.layers.Reshape(IMAGE_SHAPE),
+        keras.layers.Conv2D(32, 3),
+        keras.layers.MaxPooling2D(),
+        keras.layers.Conv2D(64, 3),
+        keras.layers.MaxPooling2D(),
+        keras.layers.Flatten(),
+        *mlp(hidden),
+    ]
+
+
+def build(model: str, hidden: list[int], heads: int, classes: int, dropout: float) -> Network:
+    trunk = {"mlp": mlp, "cnn": cnn}[model](hidden)
+    return Network(trunk, heads, classes, dropout)

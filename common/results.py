@@ -1,0 +1,102 @@
+"""A run's results folder: config.json, accuracy.csv, summary.json and curves.png.
+
+Every file is written to a temporary file beside it and renamed into place, so a kill at any moment
+leaves the previous version or the new one, never half a file. accuracy.csv, summary.json and the
+figure are rewritten after every task, so a crash loses at most the task in progress.
+"""
+import io
+import json
+import os
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from common import metrics  # noqa: E402
+from common.errors import UserError  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Write `content` to `path` through a temporary file and a rename; a failure (read-only folder,
+    full disk) raises a one-line UserError and leaves no partial file."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(temporary, "wb") as file:
+            file.write(content.encode() if isinstance(content, str) else content)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def write_json(path: Path, data) -> None:
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
+
+
+def matrix_csv(matrix, tasks: int) -> str:
+    """Row i: after training task i+1; column j: accuracy (%) on task j+1, blank for tasks not yet seen."""
+    lines = ["after_task," + ",".join(f"task_{j + 1}" for j in range(tasks))]
+    for i, row in enumerate(matrix):
+        lines.append(f"{i + 1}," + ",".join(f"{a:.2f}" for a in row) + "," * (tasks - len(row)))
+    return "\n".join(lines) + "\n"
+
+
+def curves_png(matrix, title: str) -> bytes:
+    """Each task's accuracy as tasks are learned, and the average accuracy."""
+    tasks = len(matrix)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    for j in range(tasks):
+        left.plot(range(j + 1, tasks + 1), [matrix[i][j] for i in range(j, tasks)], marker=".", label=f"task {j + 1}")
+    left.set(xlabel="tasks learned", ylabel="test accuracy (%)", title="accuracy on each task")
+    if tasks <= 10:
+        left.legend(fontsize="small", ncol=2)
+    right.plot(range(1, tasks + 1), metrics.average_accuracy(matrix), marker="o")
+    right.set(xlabel="tasks learned", ylabel="average test accuracy (%)", title="average over tasks seen")
+    for axis in (left, right):
+        axis.xaxis.get_major_locator().set_params(integer=True)
+        axis.grid(alpha=0.3)
+    figure.suptitle(title)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def default_folder(config) -> Path:
+    stem = Path(config.script).stem
+    return RESULTS / f"{stem}-{config.benchmark}-{config.model}-seed{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+class RunDir:
+    """The results folder of one run."""
+
+    def __init__(self, config):
+        self.path = Path(config.out) if config.out else default_folder(config)
+        self.tasks = config.tasks
+        self.title = f"{Path(config.script).stem}: {config.tasks}-task {config.benchmark} MNIST, {config.model}"
+        summary = self.path / "summary.json"
+        if summary.exists() and json.loads(summary.read_text()).get("finished") and not config.overwrite:
+            raise UserError(f"{self.path} holds a finished run: pass --overwrite to replace it, or another --out")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(f"cannot create {self.path}: {error.strerror}") from None
+        write_json(self.path / "config.json", vars(config))
+
+    def record(self, matrix, validation=None, extra=None) -> None:
+        """Write the results of the tasks finished so far."""
+        summary = metrics.summarise(matrix) | {"tasks_done": len(matrix), "finished": len(matrix) == self.tasks}
+        if validation:
+            summary["validation"] = metrics.summarise(validation)
+            write_atomic(self.path / "validation_accuracy.csv", matrix_csv(validation, self.tasks))
+        write_atomic(self.path / "accuracy.csv", matrix_csv(matrix, self.tasks))
+        write_json(self.path / "summary.json", summary | (extra or {}))
+        write_atomic(self.path / "curves.png", curves_png(matrix, self.title))

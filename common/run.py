@@ -1,0 +1,40 @@
+"""One run of a method on a task sequence: data, model, training loop, results folder."""
+import time
+
+import keras
+import tensorflow as tf
+
+from common import data, models
+from common.results import RunDir
+from common.training import Trainer
+
+
+def device_name() -> str:
+    gpus = tf.config.list_physical_devices("GPU")
+    return f"GPU ({len(gpus)} found, using the first)" if gpus else "CPU"
+
+
+def run(method_cls, config, log=print) -> list[list[float]]:
+    """Train `method_cls(config)` on the configured sequence; returns the test accuracy matrix (%)."""
+    keras.utils.set_random_seed(config.seed)
+    tasks = data.make_benchmark(
+        config.benchmark, config.tasks, config.seed, config.data_dir, config.train_subset, config.validation
+    )
+    results = RunDir(config)
+    heads = 1 if config.scenario == "domain" else len(tasks)
+    model = models.build(config.model, config.hidden, heads, tasks[0].classes, config.dropout)
+    method = method_cls(config)
+    trainer = Trainer(model, tasks, method, config, log)
+    log(f"{config.script}: {len(tasks)} {config.benchmark}-MNIST tasks, {config.model} {config.hidden}, "
+        f"{sum(int(tf.size(v)) for v in model.trainable_variables):,} parameters, on {device_name()}; results in {results.path}")
+    test, validation = [], []
+    start = time.perf_counter()
+    for t in range(len(tasks)):
+        trainer.learn(t)
+        test.append([trainer.accuracy(j) for j in range(t + 1)])
+        if config.validation:
+            validation.append([trainer.accuracy(j, "validation") for j in range(t + 1)])
+        results.record(test, validation, method.report() | {"seconds": round(time.perf_counter() - start, 1)})
+        log(f"after task {t + 1}: accuracy " + " ".join(f"{a:.2f}" for a in test[-1])
+            + f"  (average {sum(test[-1]) / len(test[-1]):.2f})")
+    return test

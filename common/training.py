@@ -1,0 +1,181 @@
+"""The shared training loop: a compiled epoch, evaluation, and task-wide means for importance measures.
+
+Speed comes from three choices. A whole epoch is one tf.function call (the batch loop runs in the
+graph, with no Python per step). The images live on the run's device once, as uint8; each batch is
+gathered, permuted and scaled inside the graph. Each task's functions are traced once and reused for
+every epoch of that task.
+"""
+import math
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from common.errors import UserError
+from common.method import Batch
+
+EVAL_BATCH = 1000
+OPTIMIZERS = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam}
+
+
+class RunError(UserError):
+    """A run that cannot go on (a non-finite loss); what finished before it stays on disk."""
+
+
+class TaskData:
+    """A task's splits as tensors on the run's device; batches are made from indices, in the graph."""
+
+    def __init__(self, task, device_arrays: dict):
+        def on_device(array):
+            # Permuted tasks share their numpy arrays: keep one device copy per array.
+            if id(array) not in device_arrays:
+                device_arrays[id(array)] = (array, tf.identity(array))
+            return device_arrays[id(array)][1]
+
+        self.splits = {
+            name: (on_device(split.images), on_device(split.labels))
+            for name, split in (("train", task.train), ("validation", task.validation), ("test", task.test))
+        }
+        self.size = len(task.train.labels)
+        self.permutation = None if task.permutation is None else tf.constant(task.permutation)
+
+    def batch(self, indices, split="train"):
+        """(x float32 [b, 784] in [0, 1], y int32 [b]) for the given indices of `split`."""
+        images, labels = self.splits[split]
+        x = tf.gather(images, indices)
+        if self.permutation is not None:
+            x = tf.gather(x, self.permutation, axis=1)
+        return tf.cast(x, tf.float32) / 255.0, tf.gather(labels, indices)
+
+
+def cross_entropy(labels, logits):
+    """Mean softmax cross-entropy of a batch."""
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+
+
+def batch_ranges(n, batch_size):
+    """Number of batches, and a function from batch number to its index range, for n examples."""
+    count = (n + batch_size - 1) // batch_size
+    return count, lambda i: tf.range(i * batch_size, tf.minimum((i + 1) * batch_size, n))
+
+
+class Trainer:
+    """Trains `model` on `tasks` one after the other, with `method`'s hooks (common/method.py)."""
+
+    def __init__(self, model, tasks, method, config, log=print):
+        self.model, self.tasks, self.method, self.config, self.log = model, tasks, method, config, log
+        device_arrays = {}
+        self.data = [TaskData(task, device_arrays) for task in tasks]
+        self.optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr)
+        self.optimizer.build(model.trainable_variables)
+        self._epoch_fns, self._mean_fns, self._eval_fns = {}, {}, {}
+        self._round = 0
+
+    def learn(self, task: int) -> None:
+        """The whole of task `task`: the method's before hook, the epochs, the method's after hook."""
+        self._round = 0
+        self.method.before_task(self, task)
+        self.train(task, self.config.epochs)
+        self.method.after_task(self, task)
+        self._epoch_fns.clear()
+        self._mean_fns.clear()
+
+    def train(self, task: int, epochs: int, phase: str = "train") -> None:
+        """`epochs` epochs on task `task`. Shuffling depends on (seed, task, round, epoch) only."""
+        cfg = self.config
+        epoch_fn = self._epoch_fn(task)
+        for epoch in range(epochs):
+            lr = cfg.lr * cfg.lr_decay ** (epoch // cfg.lr_decay_epochs)
+            self.optimizer.learning_rate.assign(lr)
+            order = np.random.default_rng([cfg.seed, task, self._round, epoch]).permutation(self.data[task].size)
+            start = time.perf_counter()
+            loss = float(epoch_fn(tf.constant(order, tf.int32)))
+            if not math.isfinite(loss):
+                raise RunError(
+                    f"the loss became {loss} in task {task + 1}, {phase} epoch {epoch + 1} "
+                    f"(lr {lr:g}): try a smaller --lr"
+                )
+            self.log(
+                f"task {task + 1}/{len(self.tasks)}  {phase} epoch {epoch + 1}/{epochs}  "
+                f"loss {loss:.4f}  lr {lr:.4g}  {time.perf_counter() - start:.1f}s"
+            )
+        self._round += 1
+
+    def _epoch_fn(self, task: int):
+        if task in self._epoch_fns:
+            return self._epoch_fns[task]
+        model, method, data = self.model, self.method, self.data[task]
+        variables = method.trainable_variables(model, task)
+        batch_size = self.config.batch_size
+
+        def step(x, y, indices):
+            with tf.GradientTape(persistent=method.uses_task_gradients) as tape:
+                features = model.features(x, training=True)
+                task_loss = cross_entropy(y, model.head(task)(features))
+                penalty = method.penalty(model, task, Batch(x, y, indices, features))
+                loss = method.total_loss(task_loss, penalty, task)
+            if method.uses_task_gradients:
+                task_grads = tape.gradient(task_loss, variables)
+                penalty_grads = tape.gradient(penalty, variables)
+                grads = [g if p is None else g + p for g, p in zip(task_grads, penalty_grads)]
+            else:
+                task_grads, grads = None, tape.gradient(loss, variables)
+            method.apply_step(self.optimizer, grads, variables, task_grads)
+            return loss
+
+        @tf.function
+        def epoch(order):
+            count, _ = batch_ranges(tf.size(order), batch_size)
+            total = tf.constant(0.0)
+            for i in tf.range(count):
+                indices = order[i * batch_size : (i + 1) * batch_size]
+                total += step(*data.batch(indices), indices)
+            return total / tf.cast(count, tf.float32)
+
+        self._epoch_fns[task] = epoch
+        return epoch
+
+    def accuracy(self, task: int, split: str = "test") -> float:
+        """Accuracy in percent of task `task`'s head on its `split`, dropout off."""
+        key = (task, split)
+        if key not in self._eval_fns:
+            data, model = self.data[task], self.model
+            n = tf.size(data.splits[split][1])
+
+            @tf.function
+            def evaluate():
+                count, indices_of = batch_ranges(n, EVAL_BATCH)
+                correct = tf.constant(0, tf.int32)
+                for i in tf.range(count):
+                    x, y = data.batch(indices_of(i), split)
+                    predicted = tf.argmax(model.forward(x, task), axis=1, output_type=tf.int32)
+                    correct += tf.reduce_sum(tf.cast(predicted == y, tf.int32))
+                return 100.0 * tf.cast(correct, tf.float32) / tf.cast(n, tf.float32)
+
+            self._eval_fns[key] = evaluate
+        return float(self._eval_fns[key]())
+
+    def task_mean(self, batch_fn, task: int, batch_size: int, per_sample: bool, limit: int | None = None):
+        """The mean of `batch_fn(model, task, x)` over task `task`'s training images, in order.
+
+        batch_fn returns one tensor per shared variable. With per_sample=False it gives a batch's value
+        and the mean is over batches; with per_sample=True it gives the sum over the batch's examples
+        and the mean is over examples. `limit` uses only the first `limit` images. Dropout is off.
+        """
+        key = (batch_fn, task, batch_size, per_sample, limit)
+        if key not in self._mean_fns:
+            data, model = self.data[task], self.model
+            n = data.size if limit is None else min(limit, data.size)
+            count, indices_of = batch_ranges(n, batch_size)
+
+            @tf.function
+            def mean():
+                totals = [tf.zeros_like(v) for v in model.shared_variables]
+                for i in tf.range(count):
+                    x, _ = data.batch(indices_of(i))
+                    totals = [t + b for t, b in zip(totals, batch_fn(model, task, x))]
+                return [t / float(n if per_sample else count) for t in totals]
+
+            self._mean_fns[key] = mean
+        return self._mean_fns[key]()
