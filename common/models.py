@@ -69,16 +69,16 @@ class Network(keras.Model):
 
 def mlp(hidden: list[int]) -> list:
     """Dense layers of the given widths (ReLU, then dropout, after each)."""
-    return [keras.layers.Dense(width) for width in hidden]
+    return [keras.layers.Dense(width, name=f"dense_{i}") for i, width in enumerate(hidden)]
 
 
 def cnn(hidden: list[int]) -> list:
     """Two 3x3 convolutions (32 and 64 filters, 2x2 max-pooling after each), then Dense layers."""
     return [
         keras.layers.Reshape(IMAGE_SHAPE),
-        keras.layers.Conv2D(32, 3),
+        keras.layers.Conv2D(32, 3, name="conv_0"),
         keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(64, 3),
+        keras.layers.Conv2D(64, 3, name="conv_1"),
         keras.layers.MaxPooling2D(),
         keras.layers.Flatten(),
         *mlp(hidden),

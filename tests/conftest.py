@@ -1,0 +1,35 @@
+"""Shared test set-up: import paths, a quick protocol on a slice of real MNIST, cached runs.
+
+MNIST comes from $ANPYC_DATA_DIR (CI points it at ../shared/mnist) or the loader's other sources.
+"""
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from common import cli  # noqa: E402
+from common.run import run  # noqa: E402
+
+# 3 permuted tasks of 2,000 images, 20 epochs: fine-tuning visibly forgets task 1 (about 7 points here).
+QUICK = ["--tasks", "3", "--train-subset", "2000", "--epochs", "20", "--batch-size", "32",
+         "--dropout", "0", "--hidden", "100,100"]
+
+
+def configure(script, *argv, out):
+    """The settings `script` (a module with HPARAMS and FLAGS) would get from the command line."""
+    return cli.parse(script.HPARAMS, getattr(script, "FLAGS", {}), "", [*QUICK, *argv, "--out", str(out)])
+
+
+def quick_run(script, method_cls, tmp_path, *argv):
+    return run(method_cls, configure(script, *argv, out=tmp_path), log=lambda *_: None)
+
+
+@pytest.fixture(scope="session")
+def finetuning_matrix(tmp_path_factory):
+    from baselines import finetuning
+    from common.method import Method
+
+    return quick_run(finetuning, Method, tmp_path_factory.mktemp("finetuning"))

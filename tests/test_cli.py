@@ -1,0 +1,77 @@
+"""Bad input ends a run with exit status 2 or 1 and one line on stderr, before any training."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import anpyc_wi_np
+import anpyc_wo_np
+from baselines import ewc
+from common import cli, data
+from conftest import ROOT
+
+BAD_FLAGS = [
+    (anpyc_wo_np, ["--lamb", "-1"], "--lamb must be >= 0 (got -1.0)"),
+    (anpyc_wi_np, ["--prune-percent", "100"], "--prune-percent must be in [0, 100) (got 100)"),
+    (anpyc_wi_np, ["--prune-percent", "-5"], "--prune-percent must be in [0, 100) (got -5)"),
+    (anpyc_wo_np, ["--tasks", "0"], "--tasks must be >= 1 (got 0)"),
+    (anpyc_wo_np, ["--benchmark", "split", "--tasks", "6"], "--tasks must be at most 5 for split MNIST (got 6)"),
+    (anpyc_wo_np, ["--epochs", "-1"], "--epochs must be >= 0 (got -1)"),
+    (anpyc_wo_np, ["--batch-size", "0"], "--batch-size must be >= 1 (got 0)"),
+    (anpyc_wo_np, ["--model", "resnet"], "argument --model: invalid choice: 'resnet'"),
+    (anpyc_wo_np, ["--benchmark", "cifar"], "argument --benchmark: invalid choice: 'cifar'"),
+    (anpyc_wo_np, ["--hidden", "512,abc"], "argument --hidden: must be comma-separated positive integers"),
+    (anpyc_wo_np, ["--hidden", "0"], "argument --hidden: must be comma-separated positive integers"),
+    (anpyc_wo_np, ["--lr", "0"], "--lr must be > 0 (got 0.0)"),
+    (anpyc_wo_np, ["--dropout", "1"], "--dropout must be in [0, 1) (got 1.0)"),
+    (ewc, ["--gamma", "2"], "--gamma must be in [0, 1] (got 2.0)"),
+    (anpyc_wo_np, ["--train-subset", "0"], "--train-subset must be >= 1 (got 0)"),
+]
+
+
+@pytest.mark.parametrize("script,argv,message", BAD_FLAGS)
+def test_bad_flag_is_one_line(script, argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse(script.HPARAMS, script.FLAGS, "", argv)
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and message in error
+
+
+def run_script(*argv, env=None):
+    result = subprocess.run(
+        [sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, env=os.environ | (env or {}), timeout=120
+    )
+    return result.returncode, result.stderr
+
+
+@pytest.fixture
+def corrupt_data(tmp_path):
+    source = os.environ.get(data.DATA_DIR_ENV) or data.REPO_DATA / "mnist"
+    for name, _ in data.IDX_FILES.values():
+        shutil.copy(os.path.join(source, name), tmp_path / name)
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(b"not a gzip file")
+    return tmp_path
+
+
+def test_scripts_report_user_errors_in_one_line(tmp_path, corrupt_data):
+    cases = [
+        (["anpyc_wo_np.py", "--lamb", "-1"], 2, "--lamb must be >= 0"),
+        (["baselines/ewc.py", "--data-dir", str(tmp_path / "none")], 1, "does not exist"),
+        (["anpyc_wi_np.py", "--data-dir", str(corrupt_data)], 1, "t10k-images-idx3-ubyte.gz is corrupt or truncated"),
+        (["anpyc_wo_np.py", "--train-subset", "70000"], 1, "--train-subset must be in [1, 60000]"),
+    ]
+    for argv, code, message in cases:
+        returncode, stderr = run_script(*argv, "--out", str(tmp_path / "out"))
+        assert (returncode, stderr.count("\n")) == (code, 1), stderr
+        assert message in stderr and "Traceback" not in stderr
+
+
+def test_a_finished_run_is_not_overwritten(tmp_path):
+    argv = ["baselines/finetuning.py", "--tasks", "1", "--epochs", "0", "--out", str(tmp_path)]
+    assert run_script(*argv)[0] == 0
+    returncode, stderr = run_script(*argv)
+    assert returncode == 1 and "holds a finished run: pass --overwrite" in stderr
+    assert run_script(*argv, "--overwrite")[0] == 0

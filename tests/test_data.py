@@ -1,0 +1,82 @@
+"""The MNIST loader and the two task sequences."""
+import gzip
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from common import data
+from common.errors import UserError
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return data.load_mnist()
+
+
+def test_mnist_shapes(mnist):
+    train, test = mnist
+    assert train.images.shape == (60000, 784) and test.images.shape == (10000, 784)
+    assert train.images.dtype == np.uint8
+    assert sorted(np.unique(train.labels)) == list(range(10))
+
+
+def test_permutations_are_fixed_bijections():
+    first = data.task_permutation(seed=3, task=1)
+    assert sorted(first) == list(range(784))
+    assert np.array_equal(first, data.task_permutation(seed=3, task=1))
+    assert not np.array_equal(first, data.task_permutation(seed=3, task=2))
+    assert not np.array_equal(first, data.task_permutation(seed=4, task=1))
+
+
+def test_permuted_tasks_share_one_copy_of_the_images(mnist):
+    tasks = data.permuted_mnist(*mnist, tasks=50, seed=0)
+    assert all(t.train.images is tasks[0].train.images for t in tasks)
+
+
+def test_split_tasks_hold_their_two_digits(mnist):
+    train, test = mnist
+    tasks = data.split_mnist(train, test, tasks=5)
+    for t, task in enumerate(tasks):
+        for split, source in ((task.train, train), (task.test, test)):
+            assert sorted(np.unique(split.labels)) == [0, 1]
+            expected = source.images[(source.labels // 2) == t]
+            assert np.array_equal(split.images, expected)
+    assert sum(len(t.test.labels) for t in tasks) == 10000
+
+
+def test_subset_and_validation(mnist):
+    tasks = data.make_benchmark("permuted", 2, 0, subset=1000, validation=5000)
+    assert len(tasks[0].train.labels) == 1000 and len(tasks[0].validation.labels) == 5000
+    assert np.array_equal(tasks[0].validation.images, mnist[0].images[55000:])
+    with pytest.raises(UserError, match="--train-subset must be in"):
+        data.make_benchmark("split", 5, 0, subset=20000)
+
+
+@pytest.fixture
+def data_copy(tmp_path):
+    source = os.environ.get(data.DATA_DIR_ENV) or data.REPO_DATA / "mnist"
+    for name, _ in data.IDX_FILES.values():
+        shutil.copy(os.path.join(source, name), tmp_path / name)
+    return tmp_path
+
+
+def test_missing_folder_and_file(tmp_path, data_copy):
+    with pytest.raises(data.DataError, match="does not exist"):
+        data._from_folder(tmp_path / "nowhere")
+    (data_copy / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(data.DataError, match="missing MNIST file t10k-labels-idx1-ubyte.gz"):
+        data._from_folder(data_copy)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "corrupt"])
+def test_damaged_file_is_named(data_copy, damage):
+    path = data_copy / "train-labels-idx1-ubyte.gz"
+    raw = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(raw[: len(raw) // 2])
+    else:
+        path.write_bytes(gzip.compress(gzip.decompress(raw)[:-1] + b"\x07"))
+    with pytest.raises(data.DataError, match="train-labels-idx1-ubyte.gz is corrupt or truncated"):
+        data._from_folder(data_copy)

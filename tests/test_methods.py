@@ -1,0 +1,57 @@
+"""Every method on 3 permuted tasks of a slice of real MNIST, against fine-tuning on the same data."""
+import numpy as np
+import pytest
+
+import anpyc_wo_np
+from baselines import ewc, finetuning, joint, lwf, mas, sgd_frozen, si
+from common.method import Method
+from conftest import quick_run
+
+
+def forgetting_of_task_1(matrix):
+    return matrix[0][0] - matrix[-1][0]
+
+
+def test_finetuning_forgets_on_this_protocol(finetuning_matrix):
+    assert finetuning_matrix[0][0] > 80  # learned (chance is 10%) ...
+    assert forgetting_of_task_1(finetuning_matrix) > 4  # ... and forgotten, so the comparisons mean something
+
+
+def test_anpyc_keeps_task_1_clearly_above_finetuning(finetuning_matrix, tmp_path):
+    matrix = quick_run(anpyc_wo_np, anpyc_wo_np.ANPyC, tmp_path)
+    assert matrix[-1][0] > finetuning_matrix[-1][0] + 3
+    assert min(matrix[-1]) > 80  # and still learns the new tasks
+
+
+def test_anpyc_with_lambda_zero_is_finetuning(finetuning_matrix, tmp_path):
+    assert quick_run(anpyc_wo_np, anpyc_wo_np.ANPyC, tmp_path, "--lamb", "0") == finetuning_matrix
+
+
+@pytest.mark.parametrize("script,method", [(ewc, ewc.EWC), (mas, mas.MAS), (si, si.SI), (lwf, lwf.LwF)])
+def test_regularisers_forget_less_than_finetuning(script, method, finetuning_matrix, tmp_path):
+    matrix = quick_run(script, method, tmp_path)
+    assert forgetting_of_task_1(matrix) < forgetting_of_task_1(finetuning_matrix) - 2
+    assert min(matrix[-1]) > 70
+
+
+def test_joint_is_at_least_as_good_as_finetuning_on_old_tasks(finetuning_matrix, tmp_path):
+    matrix = quick_run(joint, joint.Joint, tmp_path)
+    assert np.mean(matrix[-1][:-1]) >= np.mean(finetuning_matrix[-1][:-1])
+
+
+def test_frozen_trunk_is_bit_identical_after_task_1(tmp_path):
+    trunks = []
+
+    class Recording(sgd_frozen.Frozen):
+        def after_task(self, trainer, task):
+            trunks.append([v.numpy().copy() for v in trainer.model.trunk_variables])
+
+    matrix = quick_run(sgd_frozen, Recording, tmp_path)
+    for later in trunks[1:]:
+        assert all(np.array_equal(a, b) for a, b in zip(trunks[0], later))
+    assert matrix[-1][0] == matrix[0][0]  # nothing task 1 uses has changed
+    assert min(matrix[-1]) > 50  # new heads still learn on the frozen features
+
+
+def test_same_seed_gives_the_same_matrix(finetuning_matrix, tmp_path):
+    assert quick_run(finetuning, Method, tmp_path) == finetuning_matrix
