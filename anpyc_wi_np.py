@@ -8,11 +8,11 @@ Free parameters are all of them on the first task, and on later tasks those that
 final mask pruned: what an earlier task kept is never pruned. Then p <- int(0.8 p), and the next
 task may train every parameter again, the pruned ones starting from zero with no importance.
 """
-import numpy as np
-
-from anpyc_wo_np import ANPyC, FLAGS as ANPYC_FLAGS
+from anpyc_wo_np import ANPyC, FLAGS as ANPYC_FLAGS  # imports common/ first, which imports TensorFlow quietly
 from common import cli, protocols
 from common.pruning import Masks, prune_mask
+import numpy as np
+import tensorflow as tf
 
 HPARAMS = protocols.AUTHORS | dict(
     # The authors' pruning script changes these protocol values:
@@ -38,17 +38,22 @@ FLAGS = ANPYC_FLAGS | {
 
 
 class PrunedANPyC(ANPyC):
-    def __init__(self, config):
-        super().__init__(config)
-        self.percent = config.prune_percent
-        self.masks = None
-        self.free = None  # per trunk tensor: True where the previous task's final mask pruned
-        self.sparsity = []
+    def setup(self, trainer):
+        super().setup(trainer)
+        trunk = trainer.model.trunk_variables
+        self.masks = Masks(trunk)
+        # Per trunk tensor, 1 where the previous task's final mask pruned (everything, before task 1).
+        self.free = [tf.Variable(tf.ones_like(v), trainable=False) for v in trunk]
+        self.sparsity = tf.Variable(tf.fill([len(trainer.tasks), len(trunk)], float("nan")), trainable=False)
+
+    def prune_percent(self, task):
+        """p for task `task`: prune_percent, then p <- int(prune_decay * p) after each task."""
+        percent = self.config.prune_percent
+        for _ in range(task):
+            percent = int(self.config.prune_decay * percent)
+        return percent
 
     def before_task(self, trainer, task):
-        super().before_task(trainer, task)
-        if self.masks is None:
-            self.masks = Masks(trainer.model.trunk_variables)
         self.masks.reset()
 
     def apply_step(self, optimizer, grads, variables, task_grads):
@@ -58,24 +63,25 @@ class PrunedANPyC(ANPyC):
         if task < len(trainer.tasks) - 1:
             self.prune(trainer, task)
         super().after_task(trainer, task)  # importance of the pruned network, consolidated
-        self.sparsity.append(self.masks.sparsity())
+        self.sparsity[task].assign(self.masks.sparsity())
 
     def prune(self, trainer, task):
-        free = self.free or [np.ones(v.shape, bool) for v in self.masks.variables]
+        free = [f.numpy().astype(bool) for f in self.free]
         step = self.config.prune_step
-        for q in range(step, self.percent + step, step):
+        for q in range(step, self.prune_percent(task) + step, step):
             importance = self.task_importance(trainer, task)[: len(free)]
             self.masks.set([prune_mask(i.numpy(), f, k, q / 100) for i, f, k in zip(importance, free, self.masks.keep())])
             trainer.train(task, self.config.retrain_epochs, phase=f"retrain ({q}% of free pruned)")
-        self.free = [~keep for keep in self.masks.keep()]
-        self.percent = int(self.config.prune_decay * self.percent)
+        for f, keep in zip(self.free, self.masks.keep()):
+            f.assign((~keep).astype(np.float32))
 
     def report(self):
         names = [v.path for v in self.masks.variables]
-        return {"sparsity": [dict(zip(names, row)) for row in self.sparsity]}
+        rows = self.sparsity.numpy()
+        return {"sparsity": [dict(zip(names, map(float, row))) for row in rows if not np.isnan(row).any()]}
 
     def state(self):
-        return super().state() | self.masks.state()
+        return super().state() | {f"free_{i}": f for i, f in enumerate(self.free)} | {"sparsity": self.sparsity}
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ class LwF(Method):
             return tf.stack([head(features) for head in heads], axis=1)
 
         chunks = [outputs(tf.range(i, min(i + 1000, data.size))) for i in range(0, data.size, 1000)]
-        self.recorded = tf.concat(chunks, axis=0)  # [images, old heads, classes]
+        self.recorded = tf.concat(chunks, axis=0)  # [images, old heads, classes]; made anew for each task
 
     def penalty(self, model, task, batch):
         if task == 0:
@@ -56,9 +56,6 @@ class LwF(Method):
         current = tf.stack([head(batch.features) for head in old_heads(model, task)], axis=1)
         distillation = -tf.reduce_sum(target * tf.nn.log_softmax(current / T), axis=-1)
         return self.config.lamb * tf.reduce_sum(tf.reduce_mean(distillation, axis=0))
-
-    def state(self):
-        return {} if self.recorded is None else {"recorded": self.recorded}
 
 
 if __name__ == "__main__":

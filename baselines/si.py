@@ -31,15 +31,14 @@ class SI(ConsolidationMethod):
 
     def __init__(self, config):
         super().__init__(config, strength=config.c)
-        self.path = self.start = None
+
+    def setup(self, trainer):
+        super().setup(trainer)
+        self.path = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.consolidation.variables]
+        self.start = [tf.Variable(v, trainable=False) for v in self.consolidation.variables]
 
     def before_task(self, trainer, task):
-        super().before_task(trainer, task)
-        shared = self.consolidation.variables
-        if self.path is None:
-            self.path = [tf.Variable(tf.zeros_like(v), trainable=False) for v in shared]
-            self.start = [tf.Variable(v, trainable=False) for v in shared]
-        for path, start, v in zip(self.path, self.start, shared):
+        for path, start, v in zip(self.path, self.start, self.consolidation.variables):
             path.assign(tf.zeros_like(path))
             start.assign(v)
 
@@ -54,10 +53,6 @@ class SI(ConsolidationMethod):
         xi = self.config.xi
         return [p / (tf.square(v - s) + xi) for p, v, s in zip(self.path, self.consolidation.variables, self.start)]
 
-    def state(self):
-        return super().state() | {f"path_{i}": p for i, p in enumerate(self.path or [])} | {
-            f"start_{i}": s for i, s in enumerate(self.start or [])
-        }
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ def _import_tensorflow_quietly():
         import tensorflow as tf
 
         tf.config.list_physical_devices("GPU")
+        # Each task traces its own functions by design; TF's warning about "excessive retracing" is noise.
+        tf.get_logger().setLevel("ERROR")
     finally:
         os.dup2(saved, 2)
         os.close(saved)

@@ -5,6 +5,7 @@ before any data is read or any model built: a bad one ends the run with one line
 the flag and its valid range, and exit status 2.
 """
 import argparse
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,7 +91,10 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
             "--" + name.replace("_", "-"), type=spec.type, default=default, choices=spec.choices, help=spec.help
         )
     parser.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
+    parser.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR, with its own settings")
     config = parser.parse_args(argv)
+    if config.resume:
+        return resumed(config.resume, parser)
     for name, spec in specs.items():
         value = getattr(config, name)
         if spec.valid and value is not None and not spec.valid[0](value):
@@ -99,6 +103,18 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
         parser.error(f"--tasks must be at most 5 for split MNIST (got {config.tasks})")
     config.tasks = config.tasks or {"permuted": 10, "split": 5}[config.benchmark]
     config.script = prog
+    return config
+
+
+def resumed(folder: str, parser) -> argparse.Namespace:
+    """The settings of the run in `folder`, to continue it."""
+    path = Path(folder) / "config.json"
+    if not path.is_file():
+        parser.error(f"--resume: {path} not found: is {folder} a results folder?")
+    config = argparse.Namespace(**json.loads(path.read_text()))
+    if config.script != parser.prog:
+        parser.error(f"--resume: {folder} was written by {config.script}, not {parser.prog}")
+    config.resume, config.out, config.overwrite = folder, folder, False
     return config
 
 

@@ -48,9 +48,8 @@ class ConsolidationMethod(Method):
         self.strength = strength
         self.consolidation = None
 
-    def before_task(self, trainer, task):
-        if self.consolidation is None:
-            self.consolidation = Consolidation(trainer.model.shared_variables)
+    def setup(self, trainer):
+        self.consolidation = Consolidation(trainer.model.shared_variables)
 
     def penalty(self, model, task, batch):
         return self.strength * self.consolidation.penalty() if task > 0 else tf.constant(0.0)
@@ -63,4 +62,4 @@ class ConsolidationMethod(Method):
         self.consolidation.consolidate(self.task_importance(trainer, task), self.rule, self.decay)
 
     def state(self):
-        return self.consolidation.state() if self.consolidation else {}
+        return self.consolidation.state()

@@ -1,7 +1,7 @@
 """A continual-learning method, as a set of hooks into the shared training loop (common/training.py).
 
-The defaults are plain fine-tuning: every method overrides only what it changes. The loop calls, for
-each task t in turn:
+The defaults are plain fine-tuning: every method overrides only what it changes. The loop calls
+setup(trainer) once, then for each task t in turn:
 
     before_task(trainer, t)                      # Python, e.g. record the old heads' outputs
     each step (compiled), on a Batch of the task's training data:
@@ -9,8 +9,9 @@ each task t in turn:
         apply_step(optimizer, grads, variables, task_grads)
     after_task(trainer, t)                       # Python, e.g. importance, consolidation, pruning
 
-`penalty` and `apply_step` run inside a tf.function, so the state they use lives in tf.Variables
-(which `state()` returns for checkpoints).
+`penalty` and `apply_step` run inside a tf.function, so the state they use lives in tf.Variables.
+`setup` creates every variable that must survive from one task to the next, and `state()` returns
+them: a checkpoint after a task saves them, and resuming restores them before the next task.
 """
 from typing import NamedTuple
 
@@ -34,6 +35,9 @@ class Method:
         head = [] if len(model.heads) == 1 else model.head(task).trainable_variables
         return model.shared_variables + head
 
+    def setup(self, trainer) -> None:
+        pass
+
     def before_task(self, trainer, task: int) -> None:
         pass
 
@@ -51,7 +55,7 @@ class Method:
         pass
 
     def state(self) -> dict:
-        """The method's tf.Variables by name, for checkpoints."""
+        """The variables that carry the method from one task to the next, by name."""
         return {}
 
     def report(self) -> dict:

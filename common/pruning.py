@@ -49,6 +49,3 @@ class Masks:
     def sparsity(self) -> list[float]:
         """The fraction of pruned parameters in each variable."""
         return [float(1.0 - tf.reduce_mean(m)) for m in self.masks]
-
-    def state(self) -> dict:
-        return {f"mask_{i}": m for i, m in enumerate(self.masks)}

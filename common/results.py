@@ -84,6 +84,8 @@ class RunDir:
         self.title = f"{Path(config.script).stem}: {config.tasks}-task {config.benchmark} MNIST, {config.model}"
         summary = self.path / "summary.json"
         if summary.exists() and json.loads(summary.read_text()).get("finished") and not config.overwrite:
+            if config.resume:
+                raise UserError(f"{self.path} holds a finished run: there is nothing to resume")
             raise UserError(f"{self.path} holds a finished run: pass --overwrite to replace it, or another --out")
         try:
             self.path.mkdir(parents=True, exist_ok=True)

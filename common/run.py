@@ -1,10 +1,11 @@
 """One run of a method on a task sequence: data, model, training loop, results folder."""
 import time
+from functools import partial
 
 import keras
 import tensorflow as tf
 
-from common import data, models
+from common import checkpoint, data, models
 from common.results import RunDir
 from common.training import Trainer
 
@@ -14,8 +15,9 @@ def device_name() -> str:
     return f"GPU ({len(gpus)} found, using the first)" if gpus else "CPU"
 
 
-def run(method_cls, config, log=print) -> list[list[float]]:
-    """Train `method_cls(config)` on the configured sequence; returns the test accuracy matrix (%)."""
+def run(method_cls, config, log=partial(print, flush=True)) -> list[list[float]]:
+    """Train `method_cls(config)` on the configured sequence; returns the test accuracy matrix (%).
+    With config.resume, continue from the checkpoint in the results folder."""
     keras.utils.set_random_seed(config.seed)
     tasks = data.make_benchmark(
         config.benchmark, config.tasks, config.seed, config.data_dir, config.train_subset, config.validation
@@ -27,14 +29,19 @@ def run(method_cls, config, log=print) -> list[list[float]]:
     trainer = Trainer(model, tasks, method, config, log)
     log(f"{config.script}: {len(tasks)} {config.benchmark}-MNIST tasks, {config.model} {config.hidden}, "
         f"{sum(int(tf.size(v)) for v in model.trainable_variables):,} parameters, on {device_name()}; results in {results.path}")
-    test, validation = [], []
-    start = time.perf_counter()
-    for t in range(len(tasks)):
+    progress = (config.resume and checkpoint.load(results.path, trainer)) or {"test": [], "validation": [], "seconds": 0}
+    test, validation = progress["test"], progress["validation"]
+    if test:
+        log(f"resuming after task {len(test)} of {len(tasks)}")
+    start = time.perf_counter() - progress["seconds"]
+    for t in range(len(test), len(tasks)):
         trainer.learn(t)
         test.append([trainer.accuracy(j) for j in range(t + 1)])
         if config.validation:
             validation.append([trainer.accuracy(j, "validation") for j in range(t + 1)])
-        results.record(test, validation, method.report() | {"seconds": round(time.perf_counter() - start, 1)})
+        seconds = round(time.perf_counter() - start, 1)
+        results.record(test, validation, method.report() | {"seconds": seconds})
+        checkpoint.save(results.path, trainer, {"test": test, "validation": validation, "seconds": seconds})
         log(f"after task {t + 1}: accuracy " + " ".join(f"{a:.2f}" for a in test[-1])
             + f"  (average {sum(test[-1]) / len(test[-1]):.2f})")
     return test

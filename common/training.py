@@ -71,6 +71,7 @@ class Trainer:
         self.optimizer.build(model.trainable_variables)
         self._epoch_fns, self._mean_fns, self._eval_fns = {}, {}, {}
         self._round = 0
+        method.setup(self)
 
     def learn(self, task: int) -> None:
         """The whole of task `task`: the method's before hook, the epochs, the method's after hook."""

@@ -16,6 +16,7 @@ def test_si_path_integral_matches_hand_computation():
     theta = tf.Variable([0.0, 0.0, 0.0], dtype=tf.float64)
     si = SI(SimpleNamespace(c=C, xi=XI))
     trainer = SimpleNamespace(model=SimpleNamespace(shared_variables=[theta]))
+    si.setup(trainer)
     optimizer = keras.optimizers.SGD(LR)
     expected_omega, t, anchor = np.zeros(3), np.zeros(3), None
     for task, centre in enumerate(CENTRES):

@@ -1,0 +1,151 @@
+"""Speed and memory benchmark: prints a table of seconds and of the ratios that the targets name.
+
+    python benchmarks/speed.py            # the default MLP (784-512-256, batch 256) and the CNN
+    python benchmarks/speed.py --tiny     # a few steps of each, only to prove that it runs
+
+Rows: (a) one epoch of 60,000 images through keras `model.fit` on the same network, (b) one epoch of
+our fine-tuning step, (c) of ANPyC's step with the consolidation penalty, (d) of the pruning script's
+retraining step (masked gradients), (e) ANPyC's importance over a task, (f) EWC's Fisher and MAS's
+importance over a task, (g) an epoch of SI (its per-step path integral); (h) peak resident memory
+after setting up and training one epoch of a 100-task permuted sequence, against a 1-task one.
+Each time is the best of `--repeats` calls after a first, tracing call.
+"""
+import argparse
+import resource
+import subprocess
+import sys
+import time
+from functools import partial
+from pathlib import Path
+from types import SimpleNamespace
+
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / "baselines")]
+
+from common import data, importance, models, protocols  # noqa: E402
+from common.method import Method  # noqa: E402
+from common.run import device_name  # noqa: E402
+from common.training import Trainer  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from anpyc_wi_np import PrunedANPyC  # noqa: E402
+from anpyc_wo_np import ANPyC  # noqa: E402
+from si import SI  # noqa: E402
+
+
+def config(**overrides):
+    values = protocols.AUTHORS | dict(hidden=[512, 256], tasks=2, lamb=3.0, accumulate="max", importance_batch=100,
+                                      prune_percent=50, prune_decay=0.8, prune_step=10, retrain_epochs=1,
+                                      c=0.1, xi=0.1, fisher_batch=100, fisher_samples=None)
+    return SimpleNamespace(**(values | overrides))
+
+
+def best_time(fn, repeats):
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def trainer_for(method_cls, cfg, tasks):
+    keras.utils.set_random_seed(0)
+    model = models.build(cfg.model, cfg.hidden, len(tasks), 10, cfg.dropout)
+    trainer = Trainer(model, tasks, method_cls(cfg), cfg, log=lambda *_: None)
+    trainer.method.before_task(trainer, 0)
+    return trainer
+
+
+def keras_fit_epoch(cfg, task):
+    """(a): what a user would write with model.fit on the same network and data."""
+    x = (task.train.images[:, task.permutation].astype(np.float32) / 255.0)
+    if cfg.model == "cnn":
+        x = x.reshape(-1, *models.IMAGE_SHAPE)
+    layers = [keras.Input(x.shape[1:])]
+    if cfg.model == "cnn":
+        layers += [keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(),
+                   keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.MaxPooling2D(), keras.layers.Flatten()]
+    for width in cfg.hidden:
+        layers += [keras.layers.Dense(width, activation="relu"), keras.layers.Dropout(cfg.dropout)]
+    model = keras.Sequential(layers + [keras.layers.Dense(10)])
+    model.compile(keras.optimizers.SGD(cfg.lr), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return lambda: model.fit(x, task.train.labels, batch_size=cfg.batch_size, epochs=1, verbose=0)
+
+
+def measure(cfg, tasks, repeats):
+    times = {"a": best_time(keras_fit_epoch(cfg, tasks[1]), repeats)}
+    plain = trainer_for(Method, cfg, tasks)
+    times["b"] = best_time(lambda: plain.train(1, 1), repeats)
+
+    anpyc = trainer_for(ANPyC, cfg, tasks)
+    anpyc.method.after_task(anpyc, 0)  # importance of task 0 (also traced), so task 1 trains with the penalty
+    times["c"] = best_time(lambda: anpyc.train(1, 1), repeats)
+    times["e"] = best_time(lambda: anpyc.method.task_importance(anpyc, 1), repeats)
+
+    pruned = trainer_for(PrunedANPyC, cfg, tasks)
+    pruned.method.masks.set([np.random.default_rng(0).random(v.shape) < 0.5 for v in pruned.method.masks.variables])
+    times["d"] = best_time(lambda: pruned.train(1, 1), repeats)
+
+    seed = keras.random.SeedGenerator(0)
+    times["f_ewc"] = best_time(lambda: plain.task_mean(partial(importance.fisher_batch, seed=seed), 1, 100, True), repeats)
+    times["f_mas"] = best_time(lambda: plain.task_mean(importance.mas_batch, 1, 100, True), repeats)
+
+    si = trainer_for(SI, cfg, tasks)
+    times["g"] = best_time(lambda: si.train(1, 1), repeats)
+    return times
+
+
+def peak_memory_mb(tasks, subset):
+    """(h), in a fresh process: set up a `tasks`-task permuted sequence and train one epoch."""
+    argv = [sys.executable, __file__, "--memory-probe", str(tasks)] + (["--subset", str(subset)] if subset else [])
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def memory_probe(tasks, subset):
+    cfg = config(tasks=tasks)
+    sequence = data.make_benchmark("permuted", tasks, 0, subset=subset)
+    trainer_for(Method, cfg, sequence).train(0, 1)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tiny", action="store_true", help="a few steps of each measurement, no timing value")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--models", default="mlp,cnn")
+    parser.add_argument("--memory-probe", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--subset", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_probe:
+        return memory_probe(args.memory_probe, args.subset)
+    subset = 512 if args.tiny else None
+    repeats = 1 if args.tiny else args.repeats
+    tasks = data.make_benchmark("permuted", 2, 0, subset=subset)
+    print(f"device: {device_name()}; {len(tasks[0].train.labels)} training images per epoch; best of {repeats}")
+    rows = [("a", "keras model.fit, one epoch"), ("b", "our fine-tuning epoch"), ("c", "ANPyC epoch (penalty)"),
+            ("d", "ANPyC retraining epoch (masks)"), ("e", "ANPyC importance over the task"),
+            ("f_ewc", "EWC Fisher over the task"), ("f_mas", "MAS importance over the task"), ("g", "SI epoch")]
+    ratios = [("c / a", "c", "a", 0.8), ("c / b", "c", "b", 1.15), ("d / b", "d", "b", 1.15), ("e / b", "e", "b", 1.0),
+              ("MAS / b", "f_mas", "b", 1.0), ("EWC / b", "f_ewc", "b", 2.0), ("g / b", "g", "b", 1.15)]
+    for model in args.models.split(","):
+        cfg = config(model=model)
+        times = measure(cfg, tasks, repeats)
+        print(f"\n{model} {cfg.hidden}, batch {cfg.batch_size}")
+        print("| measurement | seconds |\n|---|---|")
+        for key, label in rows:
+            print(f"| ({key[0]}) {label} | {times[key]:.2f} |")
+        print("\n| ratio | value | target |\n|---|---|---|")
+        for label, top, bottom, target in ratios:
+            value = times[top] / times[bottom]
+            print(f"| {label} | {value:.2f} | <= {target} {'met' if value <= target else 'MISSED'} |")
+    one, hundred = peak_memory_mb(1, subset), peak_memory_mb(100, subset)
+    print(f"\n(h) peak resident memory: 1 task {one:.0f} MB, 100 tasks {hundred:.0f} MB, "
+          f"difference {hundred - one:.0f} MB (target <= 300 MB {'met' if hundred - one <= 300 else 'MISSED'})")
+
+
+if __name__ == "__main__":
+    main()

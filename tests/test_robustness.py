@@ -1,0 +1,89 @@
+"""Faults: a killed run resumes to the same numbers, a NaN stops the run cleanly, writes never leave
+half a file."""
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import tensorflow as tf
+
+from baselines import ewc, finetuning
+from common.errors import UserError
+from common.method import Method
+from common.results import write_atomic
+from common.training import RunError
+from conftest import QUICK, ROOT, quick_run
+
+
+def start(*argv, log):
+    env = os.environ | {"PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, *argv], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
+def test_killed_run_resumes_to_the_same_matrix(tmp_path):
+    # EWC with dropout: the model, optimiser, Fisher, sampling seed and dropout seed must all come back.
+    argv = ["baselines/ewc.py", *QUICK, "--dropout", "0.5", "--epochs", "40"]
+    with open(tmp_path / "whole.log", "w") as log:
+        assert start(*argv, "--out", str(tmp_path / "whole"), log=log).wait(timeout=300) == 0
+    log_path = tmp_path / "killed.log"
+    with open(log_path, "w") as log:
+        process = start(*argv, "--out", str(tmp_path / "killed"), log=log)
+        deadline = time.time() + 300
+        while "task 2/3  train epoch 10/" not in log_path.read_text():
+            assert process.poll() is None and time.time() < deadline, log_path.read_text()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    summary = json.loads((tmp_path / "killed" / "summary.json").read_text())
+    assert summary["tasks_done"] == 1 and not summary["finished"]
+    with open(tmp_path / "resumed.log", "w") as log:
+        assert start("baselines/ewc.py", "--resume", str(tmp_path / "killed"), log=log).wait(timeout=300) == 0
+    assert "resuming after task 1 of 3" in (tmp_path / "resumed.log").read_text()
+    whole = (tmp_path / "whole" / "accuracy.csv").read_text()
+    assert (tmp_path / "killed" / "accuracy.csv").read_text() == whole
+    assert whole.count("\n") == 4
+
+
+def test_nan_loss_stops_the_run_and_keeps_finished_tasks(tmp_path):
+    class Diverging(Method):
+        def penalty(self, model, task, batch):
+            return tf.constant(float("nan")) if task == 1 else 0.0
+
+    with pytest.raises(RunError, match=r"the loss became nan in task 2, train epoch 1"):
+        quick_run(finetuning, Diverging, tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["tasks_done"] == 1 and not summary["finished"]
+    assert (tmp_path / "accuracy.csv").read_text().count("\n") == 2
+
+
+def test_absurd_learning_rate_is_reported_in_one_line(tmp_path):
+    result = subprocess.run([sys.executable, "baselines/finetuning.py", *QUICK, "--lr", "1e9", "--out", str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert "the loss became nan in task 1, train epoch 1 (lr 1e+09): try a smaller --lr" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "summary.json"
+    write_atomic(path, "old")
+
+    def full_disk(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(UserError, match=f"cannot write {path}: No space left on device"):
+        write_atomic(path, "new")
+    assert path.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json"]
+
+
+def test_unwritable_output_folder_is_one_line(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(UserError, match="cannot create"):
+        quick_run(ewc, ewc.EWC, blocker / "run")
