@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from common import protocols
 from common.errors import UserError
 
 
@@ -56,6 +57,8 @@ CORE = {
     "benchmark": Flag(str, "task sequence", choices=("permuted", "split")),
     "tasks": Flag(optional_int, "number of tasks (default: 10 permuted, 5 split)", at_least(1)),
     "epochs": Flag(int, "epochs per task", at_least(0)),
+    "iters": Flag(optional_int, "minibatches per task, instead of --epochs", at_least(1)),
+    "protocol": Flag(str, "a published protocol's settings (explicit flags still win)", choices=tuple(protocols.PRESETS)),
     "batch_size": Flag(int, "training batch size", at_least(1)),
     "lr": Flag(float, "learning rate", above(0)),
     "lr_decay": Flag(float, "multiply the learning rate by this ...", (lambda v: 0 < v <= 1, "in (0, 1]")),
@@ -81,6 +84,10 @@ class _Parser(argparse.ArgumentParser):
 def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.Namespace:
     """Parse argv into the run's settings: the core flags plus `flags`, defaults from `hparams`."""
     prog = Path(sys.argv[0]).name
+    if "protocol" in hparams:  # the preset's values become the defaults, so explicit flags still win
+        preset = _Parser(prog=prog, add_help=False)
+        preset.add_argument("--protocol", choices=tuple(protocols.PRESETS), default=hparams["protocol"])
+        hparams = hparams | protocols.PRESETS[preset.parse_known_args(argv)[0].protocol]
     parser = _Parser(prog=prog, description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     specs = {name: spec for name, spec in (CORE | flags).items() if name in hparams or name in ("data_dir", "out")}
     for name, spec in specs.items():
@@ -99,9 +106,10 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
         value = getattr(config, name)
         if spec.valid and value is not None and not spec.valid[0](value):
             parser.error(f"--{name.replace('_', '-')} must be {spec.valid[1]} (got {value})")
-    if config.benchmark == "split" and config.tasks is not None and config.tasks > 5:
-        parser.error(f"--tasks must be at most 5 for split MNIST (got {config.tasks})")
-    config.tasks = config.tasks or {"permuted": 10, "split": 5}[config.benchmark]
+    if "benchmark" in hparams:
+        if config.benchmark == "split" and config.tasks is not None and config.tasks > 5:
+            parser.error(f"--tasks must be at most 5 for split MNIST (got {config.tasks})")
+        config.tasks = config.tasks or {"permuted": 10, "split": 5}[config.benchmark]
     config.script = prog
     return config
 

@@ -77,19 +77,25 @@ class Trainer:
         """The whole of task `task`: the method's before hook, the epochs, the method's after hook."""
         self._round = 0
         self.method.before_task(self, task)
-        self.train(task, self.config.epochs)
+        self.train(task, self.config.epochs, iters=self.config.iters)
         self.method.after_task(self, task)
         self._epoch_fns.clear()
         self._mean_fns.clear()
 
-    def train(self, task: int, epochs: int, phase: str = "train") -> None:
-        """`epochs` epochs on task `task`. Shuffling depends on (seed, task, round, epoch) only."""
-        cfg = self.config
+    def train(self, task: int, epochs: int, phase: str = "train", iters: int | None = None) -> None:
+        """`epochs` epochs on task `task`, or `iters` minibatches if given (epochs of the task's data, the
+        last one cut short). Shuffling depends on (seed, task, round, epoch) only."""
+        cfg, size = self.config, self.data[task].size
         epoch_fn = self._epoch_fn(task)
+        per_epoch = -(-size // cfg.batch_size)
+        if iters is not None:
+            epochs = -(-iters // per_epoch)
         for epoch in range(epochs):
             lr = cfg.lr * cfg.lr_decay ** (epoch // cfg.lr_decay_epochs)
             self.optimizer.learning_rate.assign(lr)
-            order = np.random.default_rng([cfg.seed, task, self._round, epoch]).permutation(self.data[task].size)
+            order = np.random.default_rng([cfg.seed, task, self._round, epoch]).permutation(size)
+            if iters is not None:
+                order = order[: min(iters - epoch * per_epoch, per_epoch) * cfg.batch_size]
             start = time.perf_counter()
             loss = float(epoch_fn(tf.constant(order, tf.int32)))
             if not math.isfinite(loss):

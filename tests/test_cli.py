@@ -75,3 +75,28 @@ def test_a_finished_run_is_not_overwritten(tmp_path):
     returncode, stderr = run_script(*argv)
     assert returncode == 1 and "holds a finished run: pass --overwrite" in stderr
     assert run_script(*argv, "--overwrite")[0] == 0
+
+
+PRESETS = [
+    ("vdv2019-split", dict(benchmark="split", tasks=5, hidden=[400, 400], optimizer="adam", lr=0.001,
+                           batch_size=128, iters=2000, scenario="task", dropout=0.0)),
+    ("vdv2019-permuted", dict(benchmark="permuted", tasks=10, hidden=[1000, 1000], optimizer="adam", lr=0.0001,
+                              batch_size=128, iters=5000, dropout=0.0)),
+    ("hsu2018-split", dict(benchmark="split", tasks=5, hidden=[400, 400], optimizer="adam", lr=0.001,
+                           batch_size=128, epochs=4, iters=None, scenario="task", dropout=0.0)),
+]
+
+
+@pytest.mark.parametrize("name,expected", PRESETS)
+@pytest.mark.parametrize("script", [anpyc_wo_np, anpyc_wi_np, ewc])
+def test_protocol_presets_resolve_to_their_documented_settings(name, expected, script):
+    config = cli.parse(script.HPARAMS, script.FLAGS, "", ["--protocol", name])
+    assert {key: getattr(config, key) for key in expected} == expected
+    assert config.lamb == script.HPARAMS["lamb"]  # method hyperparameters stay the script's
+
+
+def test_explicit_flags_override_a_preset():
+    config = cli.parse(ewc.HPARAMS, ewc.FLAGS, "", ["--lr", "0.01", "--protocol", "vdv2019-split", "--hidden", "100"])
+    assert (config.lr, config.hidden, config.optimizer, config.iters) == (0.01, [100], "adam", 2000)
+    authors = cli.parse(anpyc_wi_np.HPARAMS, anpyc_wi_np.FLAGS, "", ["--protocol", "authors"])
+    assert (authors.hidden, authors.lr, authors.epochs, authors.iters) == ([64, 32], 0.02, 30, None)

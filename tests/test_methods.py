@@ -55,3 +55,14 @@ def test_frozen_trunk_is_bit_identical_after_task_1(tmp_path):
 
 def test_same_seed_gives_the_same_matrix(finetuning_matrix, tmp_path):
     assert quick_run(finetuning, Method, tmp_path) == finetuning_matrix
+
+
+def test_iters_trains_exactly_that_many_minibatches(tmp_path):
+    counted = []
+
+    class Counting(Method):
+        def after_task(self, trainer, task):
+            counted.append(int(trainer.optimizer.iterations))
+
+    quick_run(finetuning, Counting, tmp_path, "--iters", "70", "--train-subset", "1000")  # 32 batches an epoch
+    assert counted == [70, 140, 210]

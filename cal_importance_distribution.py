@@ -1,0 +1,194 @@
+"""How EWC, MAS and ANPyC spread importance over the parameters, before and after pruning.
+
+The paper argues that ANPyC's structure-aware importance is sparse and polarised (a few parameters
+matter a lot, most hardly at all), which is what lets pruning free most of the network. As in the
+authors' experiment: train one permuted-MNIST task (MLP 784-64-32, no dropout, 10 epochs, SGD at lr
+0.1, batch 128); measure each trunk parameter's importance with EWC's Fisher, MAS and ANPyC (the
+functions the training scripts use); min-max normalise each method's importance over all trunk
+parameters together; then prune iteratively with ANPyC's importance from 5% to 85% in steps of 5
+(2 retraining epochs with masked gradients after each step) and measure all three again. Repeated
+over several seeds; writes stats.json, a printed table and figures to the results folder.
+"""
+import io
+import time
+from functools import partial
+from pathlib import Path
+
+from common import cli, data, distribution, models
+from common.errors import UserError
+from common.importance import anpyc_batch, fisher_batch, mas_batch
+from common.method import Method
+from common.pruning import Masks, prune_mask
+from common.results import RESULTS, plt, write_atomic, write_json
+from common.training import Trainer
+import keras
+import numpy as np
+
+HPARAMS = dict(  # one permuted-MNIST task
+    model="mlp", hidden="64,32", dropout=0.0,  # MLP 784-64-32, no dropout (authors)
+    optimizer="sgd", lr=0.1, lr_decay=1.0, lr_decay_epochs=10, batch_size=128, epochs=10,  # authors
+    seed=0, train_subset=None,
+    seeds=10,  # the authors averaged 10 runs
+    prune_max=85, prune_step=5,  # prune 5%, 10%, ... 85% (authors)
+    retrain_epochs=2,  # after each pruning step (authors)
+    importance_batch=100,
+)
+
+FLAGS = {
+    "seeds": cli.Flag(int, "number of runs, with seeds seed, seed+1, ...", cli.at_least(1)),
+    "prune_max": cli.Flag(int, "final prune percent", cli.within(0, 100)),
+    "prune_step": cli.Flag(int, "prune percent added at each step", cli.within(1, 101)),
+    "retrain_epochs": cli.Flag(int, "retraining epochs after each pruning step", cli.at_least(0)),
+    "importance_batch": cli.Flag(int, "batch size of the importance computations", cli.at_least(1)),
+}
+
+# The authors' hard-coded 10-run statistics (their plotting script), for comparison.
+AUTHORS = {
+    "kurtosis": {"before": {"EWC": 352, "MAS": 11.9, "ANPyC": 1596}, "after": {"EWC": 793, "MAS": 49, "ANPyC": 15152}},
+    "skewness": {"before": {"EWC": 13.1, "MAS": 2.3, "ANPyC": 27.8}, "after": {"EWC": 22.4, "MAS": 4.9, "ANPyC": 108.4}},
+}
+METHODS = ("EWC", "MAS", "ANPyC")
+PHASES = ("before", "after")
+
+
+class MaskedTraining(Method):
+    """Fine-tuning whose trunk gradients go through pruning masks."""
+
+    def setup(self, trainer):
+        self.masks = Masks(trainer.model.trunk_variables)
+
+    def apply_step(self, optimizer, grads, variables, task_grads):
+        self.masks.apply(optimizer, grads, variables)
+
+
+def importances(trainer, config, seed) -> dict:
+    """Each method's importance of every trunk parameter, as one array per trunk tensor."""
+    n, b = len(trainer.model.trunk_variables), config.importance_batch
+    fisher = partial(fisher_batch, seed=keras.random.SeedGenerator(seed))
+    measured = {
+        "EWC": trainer.task_mean(fisher, 0, b, per_sample=True),
+        "MAS": trainer.task_mean(mas_batch, 0, b, per_sample=True),
+        "ANPyC": trainer.task_mean(anpyc_batch, 0, b, per_sample=False),  # already clipped at 0
+    }
+    return {method: [t.numpy() for t in values[:n]] for method, values in measured.items()}
+
+
+def one_seed(config, seed, log) -> dict:
+    keras.utils.set_random_seed(seed)
+    tasks = data.make_benchmark("permuted", 1, seed, config.data_dir, config.train_subset)
+    model = models.build(config.model, config.hidden, 1, 10, config.dropout)
+    trainer = Trainer(model, tasks, MaskedTraining(config), config, log=lambda *_: None)
+    masks = trainer.method.masks
+    trainer.train(0, config.epochs)
+    result = {"before": importances(trainer, config, seed), "accuracy_before": trainer.accuracy(0),
+              "names": [v.path for v in masks.variables]}
+    everything = [np.ones(v.shape, bool) for v in masks.variables]
+    for q in range(config.prune_step, config.prune_max + 1, config.prune_step):
+        anpyc = trainer.task_mean(anpyc_batch, 0, config.importance_batch, per_sample=False)
+        masks.set([prune_mask(i.numpy(), f, k, q / 100) for i, f, k in zip(anpyc, everything, masks.keep())])
+        trainer.train(0, config.retrain_epochs)
+    result |= {"after": importances(trainer, config, seed), "accuracy_after": trainer.accuracy(0)}
+    log(f"seed {seed}: accuracy {result['accuracy_before']:.2f}% trained, {result['accuracy_after']:.2f}% "
+        f"after pruning {config.prune_max}%")
+    return result
+
+
+def normalised(tensors) -> list[np.ndarray]:
+    """Min-max normalised over all the tensors together, returned tensor by tensor (flattened)."""
+    flat = distribution.min_max(np.concatenate([t.ravel() for t in tensors]))
+    return np.split(flat, np.cumsum([t.size for t in tensors])[:-1])
+
+
+def log_histogram(axis, values, label, **style):
+    """Density of the positive values on log-spaced bins; the share of exact zeros goes in the label."""
+    positive = values[values > 0]
+    bins = np.logspace(-8, 0, 65)
+    axis.hist(np.clip(positive, 1e-8, 1), bins=bins, density=True, histtype="step", linewidth=1.5,
+              label=f"{label} ({100 * np.mean(values == 0):.0f}% zero)", **style)
+    axis.set(xscale="log", yscale="log", xlabel="normalised importance", ylabel="density")
+
+
+def save_figure(figure, path):
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    write_atomic(path, buffer.getvalue())
+
+
+def plot(runs, folder: Path):
+    pooled = {(m, p): np.concatenate([np.concatenate(normalised(r[p][m])) for r in runs])
+              for m in METHODS for p in PHASES}
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True, sharey=True)
+    for axis, phase in zip(axes, PHASES):
+        for method in METHODS:
+            log_histogram(axis, pooled[method, phase], method)
+        axis.set_title(f"{phase} pruning")
+        axis.legend(fontsize="small")
+    figure.suptitle(f"Normalised importance of all trunk parameters ({len(runs)} seeds)")
+    save_figure(figure, folder / "density.png")
+
+    figure, axes = plt.subplots(1, 3, figsize=(15, 4.5), constrained_layout=True, sharey=True)
+    for axis, method in zip(axes, METHODS):
+        for phase, style in zip(PHASES, ("-", "--")):
+            log_histogram(axis, pooled[method, phase], f"{phase} pruning", linestyle=style)
+        axis.set_title(method)
+        axis.legend(fontsize="small")
+    figure.suptitle("Before versus after pruning, each method's own normalisation")
+    save_figure(figure, folder / "before_after.png")
+
+    names = runs[0]["names"]
+    figure, axes = plt.subplots(2, len(names), figsize=(4.2 * len(names), 8), constrained_layout=True, squeeze=False)
+    for row, phase in enumerate(PHASES):
+        for col, name in enumerate(names):
+            axis = axes[row][col]
+            for method in METHODS:  # normalised over all trunk parameters, then this tensor's part
+                log_histogram(axis, np.concatenate([normalised(r[phase][method])[col] for r in runs]), method)
+            axis.set_title(f"{name}, {phase} pruning", fontsize="medium")
+            axis.legend(fontsize="x-small")
+    save_figure(figure, folder / "per_layer.png")
+
+
+def summarise(runs) -> dict:
+    stats = {}
+    for method in METHODS:
+        for phase in PHASES:
+            per_seed = [distribution.describe(np.concatenate(normalised(r[phase][method]))) for r in runs]
+            stats.setdefault(method, {})[phase] = {
+                name: {"mean": float(np.mean([s[name] for s in per_seed])), "std": float(np.std([s[name] for s in per_seed]))}
+                for name in distribution.STATISTICS
+            }
+    return stats
+
+
+def table(stats) -> str:
+    names = list(distribution.STATISTICS)
+    lines = ["| method | pruning | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for method in METHODS:
+        for phase in PHASES:
+            cells = [f"{stats[method][phase][n]['mean']:.3g} ± {stats[method][phase][n]['std']:.2g}" for n in names]
+            lines.append(f"| {method} | {phase} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(config, log=print):
+    folder = Path(config.out) if config.out else RESULTS / f"importance-distribution-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / "config.json", vars(config))
+    runs = [one_seed(config, seed, log) for seed in range(config.seed, config.seed + config.seeds)]
+    stats = summarise(runs)
+    accuracy = {p: float(np.mean([r[f"accuracy_{p}"] for r in runs])) for p in PHASES}
+    write_json(folder / "stats.json", {"statistics": stats, "accuracy": accuracy, "seeds": config.seeds,
+                                       "authors": AUTHORS})
+    markdown = table(stats)
+    write_atomic(folder / "stats.md", markdown)
+    plot(runs, folder)
+    log(markdown + f"results in {folder}")
+    return stats
+
+
+if __name__ == "__main__":
+    settings = cli.parse(HPARAMS, FLAGS, __doc__)
+    try:
+        main(settings)
+    except UserError as error:
+        raise SystemExit(f"{settings.script}: error: {error}")
