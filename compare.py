@@ -5,9 +5,14 @@ per (method, seed), then the table and figures of the whole comparison.
 
 Everything after `--` goes to every script (the core flags: benchmark, tasks, epochs, network, ...).
 `--method-flags NAME="FLAGS"` adds flags for one method only. A second invocation skips the runs that
-already finished, so an interrupted comparison resumes where it stopped.
+already finished and resumes interrupted ones from their last finished task.
+
+`--sweep lamb=0.5,1,3,10` runs every method that has the flag once per value, chooses for each method
+the value with the best mean final validation accuracy (so the protocol needs `--validation N`), and
+reports that value's test results; `sweep.md` lists every value. Test data never chooses anything.
 """
 import argparse
+import importlib.util
 import shlex
 import subprocess
 import sys
@@ -16,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from common import report
-from common.results import RESULTS
+from common.results import RESULTS, write_atomic
 
 ROOT = Path(__file__).resolve().parent
 METHODS = {
@@ -37,16 +42,47 @@ def finished(folder: Path) -> bool:
     return any(run["path"] == folder for run in report.load_runs(folder)) if folder.exists() else False
 
 
+def flags_of(method: str) -> dict:
+    spec = importlib.util.spec_from_file_location(f"compare_{method}", ROOT / METHODS[method])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, "FLAGS", {})
+
+
 def run_one(job):
-    method, seed, folder, argv = job
+    label, method, seed, folder, argv = job
     folder.mkdir(parents=True, exist_ok=True)
+    resume = (folder / "checkpoint.npz").exists()
+    argv = ["--resume", str(folder)] if resume else [*argv, "--seed", str(seed), "--out", str(folder)]
     start = time.perf_counter()
-    with open(folder / "log.txt", "w") as log:
-        code = subprocess.call([sys.executable, METHODS[method], *argv, "--seed", str(seed), "--out", str(folder)],
-                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    with open(folder / "log.txt", "a" if resume else "w") as log:
+        code = subprocess.call([sys.executable, METHODS[method], *argv], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     last = (folder / "log.txt").read_text().strip().splitlines()[-1:] or [""]
-    status = "done" if code == 0 else f"FAILED ({last[0]})"
-    return f"{method} seed {seed}: {status} in {time.perf_counter() - start:.0f}s"
+    status = ("resumed and done" if resume else "done") if code == 0 else f"FAILED ({last[0]})"
+    return f"{label} seed {seed}: {status} in {time.perf_counter() - start:.0f}s"
+
+
+def choose_by_validation(runs, out: Path) -> list:
+    """Keep, for each swept method, the runs of its value with the best mean validation accuracy."""
+    groups = {}
+    for run in runs:
+        groups.setdefault(run["method"], {}).setdefault(run["value"], []).append(run)
+    chosen, lines = [], ["| method | value | validation final avg (%) | test final avg (%) | seeds |", "|---|---|---|---|---|"]
+    for method, values in groups.items():
+        if None in values:
+            chosen += values[None]
+            continue
+        score = {v: report.mean_std([r["summary"]["validation"]["final_avg_accuracy"] for r in rs])[0]
+                 for v, rs in values.items()}
+        best = max(score, key=score.get)
+        for value, group in values.items():
+            test = report.mean_std([r["summary"]["final_avg_accuracy"] for r in group])[0]
+            mark = " (chosen)" if value == best else ""
+            lines.append(f"| {method} | {value}{mark} | {score[value]:.2f} | {test:.2f} | {len(group)} |")
+        for run in values[best]:
+            chosen.append(run | {"method": f"{method} ({best})"})
+    write_atomic(out / "sweep.md", "\n".join(lines) + "\n")
+    return chosen
 
 
 def main():
@@ -59,6 +95,7 @@ def main():
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (each uses every core it can)")
     parser.add_argument("--method-flags", action="append", default=[], metavar='NAME="FLAGS"',
                         help="extra flags for one method, e.g. anpyc_wi_np=\"--retrain-epochs 2\"")
+    parser.add_argument("--sweep", metavar="FLAG=V1,V2,...", help="search a hyperparameter on the validation split")
     args = parser.parse_args(argv[:split])
     protocol = argv[split + 1:]
     methods = list(METHODS) if args.methods == "all" else args.methods.split(",")
@@ -76,13 +113,31 @@ def main():
             parser.error(f"--method-flags: unknown method {name!r}")
         extra[name] = shlex.split(flags)
 
-    jobs = [(m, s, args.out / m / f"seed{s}", protocol + extra.get(m, [])) for m in methods for s in seeds]
-    pending = [job for job in jobs if not finished(job[2])]
+    sweep_flag, values = None, [None]
+    if args.sweep:
+        sweep_flag, _, listed = args.sweep.partition("=")
+        sweep_flag, values = sweep_flag.replace("-", "_"), listed.split(",")
+        if not listed or not any(a.startswith("--validation") for a in protocol):
+            parser.error("--sweep needs FLAG=V1,V2,... and --validation N after --, to choose on validation data")
+    jobs = []
+    for m in methods:
+        swept = sweep_flag is not None and sweep_flag in flags_of(m)
+        for value in values if swept else [None]:
+            label = f"{sweep_flag}={value}" if value is not None else None
+            folder = args.out / m / label if label else args.out / m
+            argv = protocol + extra.get(m, []) + ([f"--{sweep_flag.replace('_', '-')}", value] if label else [])
+            jobs += [(f"{m} {label}" if label else m, m, s, folder / f"seed{s}", argv) for s in seeds]
+    pending = [job for job in jobs if not finished(job[3])]
     print(f"{len(jobs)} runs in {args.out}: {len(jobs) - len(pending)} already finished, {len(pending)} to go", flush=True)
     with ThreadPoolExecutor(args.jobs) as pool:
         for done, line in enumerate(pool.map(run_one, pending), 1):
             print(f"[{done}/{len(pending)}] {line}", flush=True)
     runs = report.load_runs(args.out)
+    for run in runs:
+        part = run["path"].parent.name
+        run["value"] = part if sweep_flag and part.startswith(f"{sweep_flag}=") else None
+    if sweep_flag:
+        runs = choose_by_validation(runs, args.out)
     print(report.write_tables(report.table_rows(runs), args.out))
     report.plot_comparison(runs, args.out)
 

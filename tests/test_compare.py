@@ -1,0 +1,47 @@
+"""compare.py and plot_results.py on a small slice: two methods, two seeds, a sweep on validation data."""
+import subprocess
+import sys
+
+from common import report
+from conftest import ROOT
+
+SLICE = ["--tasks", "2", "--epochs", "2", "--train-subset", "500", "--hidden", "32", "--batch-size", "32"]
+
+
+def compare(*argv):
+    result = subprocess.run([sys.executable, "compare.py", *argv], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_compare_runs_resumes_and_plots(tmp_path):
+    argv = ["--out", str(tmp_path), "--methods", "finetuning,anpyc_wo_np", "--seeds", "0,1", "--jobs", "2", "--", *SLICE]
+    assert "0 already finished, 4 to go" in compare(*argv)
+    runs = report.load_runs(tmp_path)
+    assert sorted((r["method"], r["seed"]) for r in runs) == [
+        ("anpyc_wo_np", 0), ("anpyc_wo_np", 1), ("finetuning", 0), ("finetuning", 1)]
+    table = (tmp_path / "table.md").read_text()
+    assert "| anpyc_wo_np |" in table and "| finetuning |" in table and table.count("| 2 |") == 2
+    assert "4 already finished, 0 to go" in compare(*argv)  # a second invocation only reports
+
+    for png in ("average_accuracy.png", "first_task.png", "table.csv"):
+        (tmp_path / png).unlink()
+    result = subprocess.run([sys.executable, "plot_results.py", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    for name in ("average_accuracy.png", "first_task.png", "heatmap_finetuning.png", "table.csv", "table.md"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_sweep_chooses_on_validation(tmp_path):
+    out = compare("--out", str(tmp_path), "--methods", "anpyc_wo_np,finetuning", "--sweep", "lamb=0,3",
+                  "--", *SLICE, "--validation", "200")
+    sweep = (tmp_path / "sweep.md").read_text()
+    assert sweep.count("anpyc_wo_np |") == 2 and sweep.count("(chosen)") == 1
+    assert "finetuning" not in sweep  # no --lamb: run once, not swept
+    assert "anpyc_wo_np (lamb=" in out and "| finetuning |" in out
+
+
+def test_sweep_without_validation_is_refused(tmp_path):
+    result = subprocess.run([sys.executable, "compare.py", "--sweep", "lamb=1,2", "--", *SLICE], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "--validation N" in result.stderr
