@@ -80,3 +80,15 @@ def test_damaged_file_is_named(data_copy, damage):
         path.write_bytes(gzip.compress(gzip.decompress(raw)[:-1] + b"\x07"))
     with pytest.raises(data.DataError, match="train-labels-idx1-ubyte.gz is corrupt or truncated"):
         data._from_folder(data_copy)
+
+
+def test_no_local_data_and_no_network_fails_fast(monkeypatch, tmp_path):
+    monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
+    monkeypatch.setattr(data, "REPO_DATA", tmp_path)
+    monkeypatch.setattr(data, "_online", lambda: False)
+    data.load_mnist.cache_clear()
+    try:
+        with pytest.raises(data.DataError, match="no network for tensorflow-datasets: pass --data-dir DIR"):
+            data.load_mnist()
+    finally:
+        data.load_mnist.cache_clear()

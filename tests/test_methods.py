@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
+import anpyc_wi_np
 import anpyc_wo_np
-from baselines import ewc, finetuning, joint, lwf, mas, sgd_frozen, si
+from baselines import ewc, finetuning, joint, lwf, mas, sgd_frozen, sgd_single_head, si
 from common.method import Method
 from conftest import quick_run
 
@@ -66,3 +67,19 @@ def test_iters_trains_exactly_that_many_minibatches(tmp_path):
 
     quick_run(finetuning, Counting, tmp_path, "--iters", "70", "--train-subset", "1000")  # 32 batches an epoch
     assert counted == [70, 140, 210]
+
+
+SCRIPTS = [
+    (anpyc_wo_np, anpyc_wo_np.ANPyC), (anpyc_wi_np, anpyc_wi_np.PrunedANPyC), (ewc, ewc.EWC), (mas, mas.MAS),
+    (si, si.SI), (lwf, lwf.LwF), (sgd_single_head, Method), (sgd_frozen, sgd_frozen.Frozen),
+    (finetuning, Method), (joint, joint.Joint),
+]
+
+
+@pytest.mark.parametrize("script,method", SCRIPTS, ids=[s.__name__.split(".")[-1] for s, _ in SCRIPTS])
+def test_every_script_runs_split_mnist_with_the_cnn(script, method, tmp_path):
+    matrix = quick_run(script, method, tmp_path, "--benchmark", "split", "--model", "cnn", "--tasks", "2",
+                       "--epochs", "1", "--train-subset", "300", "--hidden", "16",
+                       *(["--retrain-epochs", "1"] if script is anpyc_wi_np else []))
+    assert [len(row) for row in matrix] == [1, 2]
+    assert matrix[0][0] > 60  # two digits: chance is 50%
