@@ -20,7 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from common import report
+from common import cli, report
 from common.results import RESULTS, write_atomic
 
 ROOT = Path(__file__).resolve().parent
@@ -42,11 +42,12 @@ def finished(folder: Path) -> bool:
     return any(run["path"] == folder for run in report.load_runs(folder)) if folder.exists() else False
 
 
-def flags_of(method: str) -> dict:
+def script(method: str):
+    """The method's script as a module (its HPARAMS and FLAGS)."""
     spec = importlib.util.spec_from_file_location(f"compare_{method}", ROOT / METHODS[method])
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return getattr(module, "FLAGS", {})
+    return module
 
 
 def run_one(job):
@@ -88,7 +89,7 @@ def choose_by_validation(runs, out: Path) -> list:
 def main():
     argv = sys.argv[1:]
     split = argv.index("--") if "--" in argv else len(argv)
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=RESULTS / "compare", help="the comparison's folder")
     parser.add_argument("--methods", default="all", help=f"comma-separated, from: {', '.join(METHODS)}")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds")
@@ -121,7 +122,9 @@ def main():
             parser.error("--sweep needs FLAG=V1,V2,... and --validation N after --, to choose on validation data")
     jobs = []
     for m in methods:
-        swept = sweep_flag is not None and sweep_flag in flags_of(m)
+        module = script(m)
+        cli.parse(module.HPARAMS, getattr(module, "FLAGS", {}), "", protocol + extra.get(m, []))  # bad flags stop here
+        swept = sweep_flag is not None and sweep_flag in getattr(module, "FLAGS", {})
         for value in values if swept else [None]:
             label = f"{sweep_flag}={value}" if value is not None else None
             folder = args.out / m / label if label else args.out / m

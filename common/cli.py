@@ -76,7 +76,9 @@ CORE = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: `prog: error: message`."""
+
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
@@ -85,10 +87,10 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
     """Parse argv into the run's settings: the core flags plus `flags`, defaults from `hparams`."""
     prog = Path(sys.argv[0]).name
     if "protocol" in hparams:  # the preset's values become the defaults, so explicit flags still win
-        preset = _Parser(prog=prog, add_help=False)
+        preset = Parser(prog=prog, add_help=False)
         preset.add_argument("--protocol", choices=tuple(protocols.PRESETS), default=hparams["protocol"])
         hparams = hparams | protocols.PRESETS[preset.parse_known_args(argv)[0].protocol]
-    parser = _Parser(prog=prog, description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = Parser(prog=prog, description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     specs = {name: spec for name, spec in (CORE | flags).items() if name in hparams or name in ("data_dir", "out")}
     for name, spec in specs.items():
         default = hparams.get(name)

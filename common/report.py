@@ -111,7 +111,8 @@ def plot_comparison(runs, folder: Path) -> list[Path]:
         for i in range(tasks):
             matrix[i, : i + 1] = np.mean([run["matrix"][i] for run in group], axis=0)
         figure, axis = plt.subplots(figsize=(6.5, 5.5), constrained_layout=True)
-        image = axis.imshow(matrix, vmin=np.nanmin(matrix), vmax=100, cmap="viridis")
+        low = np.nanmin(matrix)
+        image = axis.imshow(matrix, vmin=low, vmax=100, cmap="viridis")
         figure.colorbar(image, ax=axis, label="test accuracy (%)")
         axis.set(xlabel="evaluated on task", ylabel="after training task",
                  title=f"{method}: accuracy matrix ({len(group)} seeds)")
@@ -120,7 +121,9 @@ def plot_comparison(runs, folder: Path) -> list[Path]:
         axis.set_yticks(ticks, ticks + 1)
         if tasks <= 10:
             for i, j in zip(*np.nonzero(~np.isnan(matrix))):
-                axis.text(j, i, f"{matrix[i, j]:.0f}", ha="center", va="center", fontsize=8, color="white")
+                bright = matrix[i, j] > low + 0.6 * (100 - low)  # viridis turns yellow: dark text there
+                axis.text(j, i, f"{matrix[i, j]:.0f}", ha="center", va="center", fontsize=8,
+                          color="black" if bright else "white")
         _save(figure, folder / f"heatmap_{method}.png")
         written.append(folder / f"heatmap_{method}.png")
     return written

@@ -2,6 +2,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from common import report
 from conftest import ROOT
 
@@ -45,3 +47,15 @@ def test_sweep_without_validation_is_refused(tmp_path):
     result = subprocess.run([sys.executable, "compare.py", "--sweep", "lamb=1,2", "--", *SLICE], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 2 and "--validation N" in result.stderr
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--methods", "nope"], "compare.py: error: unknown method nope"),
+    (["--methods", "ewc", "--", "--lamb", "-1"], "compare.py: error: --lamb must be >= 0 (got -1.0)"),
+    (["--methods", "finetuning", "--", "--epochs", "x"], "argument --epochs: invalid int value: 'x'"),
+])
+def test_bad_input_stops_compare_before_any_run(argv, message, tmp_path):
+    result = subprocess.run([sys.executable, "compare.py", "--out", str(tmp_path), *argv], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert (result.returncode, result.stderr.count("\n")) == (2, 1) and message in result.stderr
+    assert not any(tmp_path.iterdir())
