@@ -3,7 +3,8 @@
 At the start of each task, the old heads' outputs on the new task's training images are recorded
 (dropout off). While the new task trains, each old head is kept close to its recorded outputs by
 knowledge distillation at temperature T: the cross-entropy between softmax(recorded / T) and
-softmax(current / T), weighted by lambda and summed over the old heads.
+softmax(current / T), weighted by lambda and summed over the old heads. As in the paper, the old heads
+train too (jointly with the shared trunk and the new head).
 """
 import sys
 from pathlib import Path
@@ -34,6 +35,11 @@ class LwF(Method):
     def __init__(self, config):
         super().__init__(config)
         self.recorded = None
+
+    def trainable_variables(self, model, task):
+        new = super().trainable_variables(model, task)
+        known = {id(v) for v in new}  # a shared head is already there
+        return new + [v for head in old_heads(model, task) for v in head.trainable_variables if id(v) not in known]
 
     def before_task(self, trainer, task):
         if task == 0:
