@@ -76,6 +76,10 @@ def write_tables(rows, folder: Path) -> str:
     return markdown
 
 
+def seeds(group) -> str:
+    return f"{len(group)} seed" + ("s" if len(group) > 1 else "")
+
+
 def _save(figure, path: Path) -> None:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
@@ -97,7 +101,7 @@ def plot_comparison(runs, folder: Path) -> list[Path]:
             curves = np.array([series(run["matrix"]) for run in group])
             mean, std = curves.mean(0), curves.std(0)
             x = np.arange(1, len(mean) + 1)
-            axis.plot(x, mean, marker="." if len(x) > 20 else "o", label=f"{method} ({len(group)} seeds)")
+            axis.plot(x, mean, marker="." if len(x) > 20 else "o", label=f"{method} ({seeds(group)})")
             axis.fill_between(x, mean - std, mean + std, alpha=0.2)
         axis.set(xlabel="tasks learned", ylabel=ylabel, title=title)
         axis.xaxis.get_major_locator().set_params(integer=True)
@@ -115,7 +119,7 @@ def plot_comparison(runs, folder: Path) -> list[Path]:
         image = axis.imshow(matrix, vmin=low, vmax=100, cmap="viridis")
         figure.colorbar(image, ax=axis, label="test accuracy (%)")
         axis.set(xlabel="evaluated on task", ylabel="after training task",
-                 title=f"{method}: accuracy matrix ({len(group)} seeds)")
+                 title=f"{method}: accuracy matrix ({seeds(group)})")
         ticks = np.arange(0, tasks, max(1, tasks // 10))
         axis.set_xticks(ticks, ticks + 1)
         axis.set_yticks(ticks, ticks + 1)
