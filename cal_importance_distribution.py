@@ -9,7 +9,6 @@ parameters together; then prune iteratively with ANPyC's importance from 5% to 8
 (2 retraining epochs with masked gradients after each step) and measure all three again. Repeated
 over several seeds; writes stats.json, a printed table and figures to the results folder.
 """
-import io
 import time
 from functools import partial
 from pathlib import Path
@@ -19,7 +18,7 @@ from common.errors import UserError
 from common.importance import anpyc_batch, fisher_batch, mas_batch
 from common.method import Method
 from common.pruning import Masks, prune_mask
-from common.results import RESULTS, plt, write_atomic, write_json
+from common.results import RESULTS, figure_png, plt, write_atomic, write_json
 from common.training import Trainer
 import keras
 import numpy as np
@@ -109,10 +108,7 @@ def log_histogram(axis, values, label, **style):
 
 
 def save_figure(figure, path):
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
-    plt.close(figure)
-    write_atomic(path, buffer.getvalue())
+    write_atomic(path, figure_png(figure, dpi=110))
 
 
 def plot(runs, folder: Path):

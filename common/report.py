@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.results import plt, write_atomic
+from common.results import figure_png, plt, write_atomic
 
 
 def read_matrix(path: Path) -> list[list[float]]:
@@ -81,10 +81,7 @@ def seeds(group) -> str:
 
 
 def _save(figure, path: Path) -> None:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
-    plt.close(figure)
-    write_atomic(path, buffer.getvalue())
+    write_atomic(path, figure_png(figure, dpi=110))
 
 
 def plot_comparison(runs, folder: Path) -> list[Path]:

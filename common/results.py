@@ -41,6 +41,14 @@ def write_json(path: Path, data) -> None:
     write_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
+def figure_png(figure, dpi: int = 100) -> bytes:
+    """The figure as PNG bytes (for write_atomic); the figure is closed."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
 def matrix_csv(matrix, tasks: int) -> str:
     """Row i: after training task i+1; column j: accuracy (%) on task j+1, blank for tasks not yet seen."""
     lines = ["after_task," + ",".join(f"task_{j + 1}" for j in range(tasks))]
@@ -64,10 +72,7 @@ def curves_png(matrix, title: str) -> bytes:
         axis.xaxis.get_major_locator().set_params(integer=True)
         axis.grid(alpha=0.3)
     figure.suptitle(title)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
-    return buffer.getvalue()
+    return figure_png(figure)
 
 
 def default_folder(config) -> Path:
