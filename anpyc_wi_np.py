@@ -8,18 +8,16 @@ Free parameters are all of them on the first task, and on later tasks those that
 final mask pruned: what an earlier task kept is never pruned. Then p <- int(0.8 p), and the next
 task may train every parameter again, the pruned ones starting from zero with no importance.
 """
-from anpyc_wo_np import ANPyC, FLAGS as ANPYC_FLAGS  # imports common/ first, which imports TensorFlow quietly
+import anpyc_wo_np  # imports common/ first, which imports TensorFlow quietly
+from anpyc_wo_np import ANPyC
 from common import cli, protocols
 from common.pruning import Masks, prune_mask
 import numpy as np
 import tensorflow as tf
 
-HPARAMS = protocols.AUTHORS | dict(
-    # The authors' pruning script changes these protocol values:
-    hidden="64,32",  # MLP 784-64-32
-    lr=0.02,
-    epochs=30,  # per task, before pruning
-    # and uses:
+HPARAMS = anpyc_wo_np.HPARAMS | protocols.AUTHORS_PRUNING | dict(
+    # The authors' pruning script changes the protocol (784-64-32, lr 0.02 decayed every 5 epochs by 0.99
+    # while task 1 trains and by 0.9 elsewhere, 30 epochs per task; common/protocols.py), and uses:
     lamb=3.0,  # consolidation strength
     accumulate="sum",  # task importances add up
     importance_batch=100,
@@ -29,7 +27,7 @@ HPARAMS = protocols.AUTHORS | dict(
     retrain_epochs=30,  # after each pruning step
 )
 
-FLAGS = ANPYC_FLAGS | {
+FLAGS = anpyc_wo_np.FLAGS | {
     "prune_percent": cli.Flag(int, "prune percent p of the first task", cli.within(0, 100)),
     "prune_decay": cli.Flag(float, "p <- int(decay * p) after each task", (lambda v: 0 <= v <= 1, "in [0, 1]")),
     "prune_step": cli.Flag(int, "percent pruned more at each pruning step", cli.within(1, 101)),
@@ -54,10 +52,12 @@ class PrunedANPyC(ANPyC):
         return percent
 
     def before_task(self, trainer, task):
+        super().before_task(trainer, task)
         self.masks.reset()
 
     def apply_step(self, optimizer, grads, variables, task_grads):
-        self.masks.apply(optimizer, grads, variables)
+        super().apply_step(optimizer, self.masks.masked(grads), variables, task_grads)
+        self.masks.zero_pruned()  # after the penalty's proximal step too, which would move them towards theta*
 
     def after_task(self, trainer, task):
         if task < len(trainer.tasks) - 1:

@@ -6,11 +6,11 @@ g = dI/dtheta and Omega_b = max(0, g*theta + theta^2*g^2/2); the task's importan
 Omega_b over the batches. Importances accumulate across tasks, and later tasks are trained with the
 element-wise consolidation penalty lambda * sum_i Omega_i (theta_i - theta*_i)^2.
 """
-from common import cli, protocols
+from common import cli, consolidation, protocols
 from common.consolidation import ConsolidationMethod
 from common.importance import anpyc_batch
 
-HPARAMS = protocols.AUTHORS | dict(
+HPARAMS = protocols.AUTHORS | consolidation.HPARAMS | dict(
     # The authors searched lambda over {0.5, 1.5, 2, 2.5, 3, 4, 6, 7, 8, 10, 12, 15} on the test set.
     # We take 3, their value with pruning, so that the two ANPyC scripts differ only by pruning;
     # choose it properly on a validation split (--validation) for your own protocol.
@@ -19,7 +19,7 @@ HPARAMS = protocols.AUTHORS | dict(
     importance_batch=100,  # authors: batches of 100 images (their loop took 99 by an off-by-one)
 )
 
-FLAGS = {
+FLAGS = consolidation.FLAGS | {
     "lamb": cli.Flag(float, "consolidation strength lambda", cli.at_least(0)),
     "accumulate": cli.Flag(str, "how task importances combine", choices=("max", "sum")),
     "importance_batch": cli.Flag(int, "batch size of the importance computation", cli.at_least(1)),

@@ -8,6 +8,13 @@ functions the training scripts use); min-max normalise each method's importance 
 parameters together; then prune iteratively with ANPyC's importance from 5% to 85% in steps of 5
 (2 retraining epochs with masked gradients after each step) and measure all three again. Repeated
 over several seeds; writes stats.json, a printed table and figures to the results folder.
+
+`--variant authors` repeats the authors' script exactly where ours differs: it trains on 55,000 images
+(5,000 held out); EWC's Fisher comes from the first image of each batch of 100 (550 images), MAS from
+|gradient of 0.5 ||softmax||^2 summed over the batch|, and ANPyC's importance is clipped at zero after
+the average over batches, not per batch; pruning starts at 0% (2 retraining epochs, nothing pruned),
+follows the unclipped ANPyC scores from before pruning instead of recomputing them, and the lr keeps
+decaying (x0.9 every 10 epochs) through the retraining.
 """
 import time
 from functools import partial
@@ -15,18 +22,21 @@ from pathlib import Path
 
 from common import cli, data, distribution, models
 from common.errors import UserError
-from common.importance import anpyc_batch, fisher_batch, mas_batch
+from common.importance import anpyc_batch, fisher_batch, mas_batch, mas_softmax_batch
 from common.method import Method
 from common.pruning import Masks, prune_mask
 from common.results import RESULTS, figure_png, plt, write_atomic, write_json
 from common.training import Trainer
 import keras
 import numpy as np
+import tensorflow as tf
 
 HPARAMS = dict(  # one permuted-MNIST task
-    model="mlp", hidden="64,32", dropout=0.0,  # MLP 784-64-32, no dropout (authors)
-    optimizer="sgd", lr=0.1, lr_decay=1.0, lr_decay_epochs=10, batch_size=128, epochs=10,  # authors
+    model="mlp", hidden="64,32", dropout=0.0, init="authors",  # MLP 784-64-32, no dropout (authors)
+    optimizer="sgd", lr=0.1, batch_size=128, epochs=10,  # authors
+    lr_decay=1.0, lr_decay_epochs=10, lr_decay_first=None,  # ours: constant; --variant authors: x0.9 every 10
     seed=0, train_subset=None,
+    variant="ours",
     seeds=10,  # the authors averaged 10 runs
     prune_max=85, prune_step=5,  # prune 5%, 10%, ... 85% (authors)
     retrain_epochs=2,  # after each pruning step (authors)
@@ -34,6 +44,7 @@ HPARAMS = dict(  # one permuted-MNIST task
 )
 
 FLAGS = {
+    "variant": cli.Flag(str, "ours, or the authors' exact computation (see above)", choices=("ours", "authors")),
     "seeds": cli.Flag(int, "number of runs, with seeds seed, seed+1, ...", cli.at_least(1)),
     "prune_max": cli.Flag(int, "final prune percent", cli.within(0, 100)),
     "prune_step": cli.Flag(int, "prune percent added at each step", cli.within(1, 101)),
@@ -63,27 +74,45 @@ class MaskedTraining(Method):
 def importances(trainer, config, seed) -> dict:
     """Each method's importance of every trunk parameter, as one array per trunk tensor."""
     n, b = len(trainer.model.trunk_variables), config.importance_batch
-    fisher = partial(fisher_batch, seed=keras.random.SeedGenerator(seed))
-    measured = {
-        "EWC": trainer.task_mean(fisher, 0, b, per_sample=True),
-        "MAS": trainer.task_mean(mas_batch, 0, b, per_sample=True),
-        "ANPyC": trainer.task_mean(anpyc_batch, 0, b, per_sample=False),  # already clipped at 0
-    }
+    generator = keras.random.SeedGenerator(seed)
+    if config.variant == "authors":
+        def first_image_fisher(model, task, x):  # one image of each batch
+            return fisher_batch(model, task, x[:1], seed=generator)
+
+        measured = {
+            "EWC": trainer.task_mean(first_image_fisher, 0, b, per_sample=False),
+            "MAS": trainer.task_mean(mas_softmax_batch, 0, b, per_sample=False),
+            "ANPyC": [tf.nn.relu(m) for m in unclipped_anpyc(trainer, config)],
+        }
+    else:
+        measured = {
+            "EWC": trainer.task_mean(partial(fisher_batch, seed=generator), 0, b, per_sample=True),
+            "MAS": trainer.task_mean(mas_batch, 0, b, per_sample=True),
+            "ANPyC": trainer.task_mean(anpyc_batch, 0, b, per_sample=False),  # clipped batch by batch
+        }
     return {method: [t.numpy() for t in values[:n]] for method, values in measured.items()}
+
+
+def unclipped_anpyc(trainer, config):
+    """ANPyC's importance without the max(0, .), averaged over batches (the authors' analysis)."""
+    return trainer.task_mean(partial(anpyc_batch, clip=False), 0, config.importance_batch, per_sample=False)
 
 
 def one_seed(config, seed, log) -> dict:
     keras.utils.set_random_seed(seed)
-    tasks = data.make_benchmark("permuted", 1, seed, config.data_dir, config.train_subset)
-    model = models.build(config.model, config.hidden, 1, 10, config.dropout)
+    authors = config.variant == "authors"
+    validation = 5000 if authors else 0  # the authors trained on 55,000 of the 60,000 images
+    tasks = data.make_benchmark("permuted", 1, seed, config.data_dir, config.train_subset, validation)
+    model = models.build(config.model, config.hidden, 1, 10, config.dropout, config.init)
     trainer = Trainer(model, tasks, MaskedTraining(config), config, log=lambda *_: None)
     masks = trainer.method.masks
     trainer.train(0, config.epochs)
     result = {"before": importances(trainer, config, seed), "accuracy_before": trainer.accuracy(0),
               "names": [v.path for v in masks.variables]}
     everything = [np.ones(v.shape, bool) for v in masks.variables]
-    for q in range(config.prune_step, config.prune_max + 1, config.prune_step):
-        anpyc = trainer.task_mean(anpyc_batch, 0, config.importance_batch, per_sample=False)
+    fixed = unclipped_anpyc(trainer, config) if authors else None  # the authors prune by these throughout
+    for q in range(0 if authors else config.prune_step, config.prune_max + 1, config.prune_step):
+        anpyc = fixed or trainer.task_mean(anpyc_batch, 0, config.importance_batch, per_sample=False)
         masks.set([prune_mask(i.numpy(), f, k, q / 100) for i, f, k in zip(anpyc, everything, masks.keep())])
         trainer.train(0, config.retrain_epochs)
     result |= {"after": importances(trainer, config, seed), "accuracy_after": trainer.accuracy(0)}
@@ -150,7 +179,7 @@ def summarise(runs) -> dict:
         for phase in PHASES:
             per_seed = [distribution.describe(np.concatenate(normalised(r[phase][method]))) for r in runs]
             stats.setdefault(method, {})[phase] = {
-                name: {"mean": float(np.mean([s[name] for s in per_seed])), "std": float(np.std([s[name] for s in per_seed]))}
+                name: {"mean": float(np.mean([s[name] for s in per_seed])), "std": float(np.std([s[name] for s in per_seed], ddof=1 if len(per_seed) > 1 else 0))}
                 for name in distribution.STATISTICS
             }
     return stats
@@ -167,6 +196,8 @@ def table(stats) -> str:
 
 
 def main(config, log=print):
+    if config.variant == "authors":
+        config.lr_decay = 0.9  # their lr decays by 0.9 every 10 epochs, on through the retraining
     folder = Path(config.out) if config.out else RESULTS / f"importance-distribution-{time.strftime('%Y%m%d-%H%M%S')}"
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / "config.json", vars(config))

@@ -11,19 +11,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # so that `python baselines/ewc.py` finds common/
 
-from common import cli, protocols  # noqa: E402
+from common import cli, consolidation, protocols  # noqa: E402
 from common.consolidation import ConsolidationMethod  # noqa: E402
 from common.importance import fisher_batch  # noqa: E402
 import keras  # noqa: E402
 
-HPARAMS = protocols.AUTHORS | dict(
+HPARAMS = protocols.AUTHORS | consolidation.HPARAMS | dict(
     lamb=15.0,  # the ANPyC authors' EWC value on permuted MNIST; split MNIST needs orders of magnitude more
     gamma=1.0,  # 1: Fisher summed over tasks; < 1: online EWC
     fisher_samples=None,  # Fisher over the first N training images of each task (None: all of them)
     fisher_batch=100,
 )
 
-FLAGS = {
+FLAGS = consolidation.FLAGS | {
     "lamb": cli.Flag(float, "penalty strength lambda (the penalty is lambda/2 * sum F dtheta^2)", cli.at_least(0)),
     "gamma": cli.Flag(float, "online-EWC decay of older Fishers", (lambda v: 0 <= v <= 1, "in [0, 1]")),
     "fisher_samples": cli.Flag(cli.optional_int, "training images per task for the Fisher", cli.at_least(1)),

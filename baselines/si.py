@@ -11,16 +11,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # so that `python baselines/si.py` finds common/
 
-from common import cli, protocols  # noqa: E402
+from common import cli, consolidation, protocols  # noqa: E402
 from common.consolidation import ConsolidationMethod  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-HPARAMS = protocols.AUTHORS | dict(
+HPARAMS = protocols.AUTHORS | consolidation.HPARAMS | dict(
     c=0.1,  # the ANPyC authors' SI strength
     xi=0.1,  # the ANPyC authors' damping
 )
 
-FLAGS = {
+FLAGS = consolidation.FLAGS | {
     "c": cli.Flag(float, "penalty strength c", cli.at_least(0)),
     "xi": cli.Flag(float, "damping xi of the importance", cli.above(0)),
 }
@@ -38,6 +38,7 @@ class SI(ConsolidationMethod):
         self.start = [tf.Variable(v, trainable=False) for v in self.consolidation.variables]
 
     def before_task(self, trainer, task):
+        super().before_task(trainer, task)
         for path, start, v in zip(self.path, self.start, self.consolidation.variables):
             path.assign(tf.zeros_like(path))
             start.assign(v)
@@ -45,14 +46,13 @@ class SI(ConsolidationMethod):
     def apply_step(self, optimizer, grads, variables, task_grads):
         shared = self.consolidation.variables  # the first variables of `variables`
         before = [tf.identity(v) for v in shared]
-        optimizer.apply(grads, variables)
+        super().apply_step(optimizer, grads, variables, task_grads)  # the penalty's proximal step included
         for path, g, b, v in zip(self.path, task_grads, before, shared):
             path.assign_add(-g * (v - b))
 
     def task_importance(self, trainer, task):
         xi = self.config.xi
         return [p / (tf.square(v - s) + xi) for p, v, s in zip(self.path, self.consolidation.variables, self.start)]
-
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from types import SimpleNamespace
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / "baselines")]
 
-from common import data, importance, models, protocols  # noqa: E402
+from common import consolidation, data, importance, models, protocols  # noqa: E402
 from common.method import Method  # noqa: E402
 from common.run import device_name  # noqa: E402
 from common.training import Trainer  # noqa: E402
@@ -35,7 +35,7 @@ from si import SI  # noqa: E402
 
 
 def config(**overrides):
-    values = protocols.AUTHORS | dict(hidden=[512, 256], tasks=2, lamb=3.0, accumulate="max", importance_batch=100,
+    values = protocols.AUTHORS | consolidation.HPARAMS | dict(hidden=[512, 256], tasks=2, lamb=3.0, accumulate="max", importance_batch=100,
                                       prune_percent=50, prune_decay=0.8, prune_step=10, retrain_epochs=1,
                                       c=0.1, xi=0.1, fisher_batch=100, fisher_samples=None)
     return SimpleNamespace(**(values | overrides))
@@ -53,7 +53,7 @@ def best_time(fn, repeats):
 
 def trainer_for(method_cls, cfg, tasks):
     keras.utils.set_random_seed(0)
-    model = models.build(cfg.model, cfg.hidden, len(tasks), 10, cfg.dropout)
+    model = models.build(cfg.model, cfg.hidden, len(tasks), 10, cfg.dropout, cfg.init)
     trainer = Trainer(model, tasks, method_cls(cfg), cfg, log=lambda *_: None)
     trainer.method.before_task(trainer, 0)
     return trainer

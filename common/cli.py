@@ -53,6 +53,10 @@ def optional_int(text: str) -> int | None:
     return None if text.lower() in ("", "none", "all") else int(text)
 
 
+def optional_float(text: str) -> float | None:
+    return None if text.lower() in ("", "none") else float(text)
+
+
 CORE = {
     "benchmark": Flag(str, "task sequence", choices=("permuted", "split")),
     "tasks": Flag(optional_int, "number of tasks (default: 10 permuted, 5 split)", at_least(1)),
@@ -62,15 +66,21 @@ CORE = {
     "batch_size": Flag(int, "training batch size", at_least(1)),
     "lr": Flag(float, "learning rate", above(0)),
     "lr_decay": Flag(float, "multiply the learning rate by this ...", (lambda v: 0 < v <= 1, "in (0, 1]")),
-    "lr_decay_epochs": Flag(int, "... every this many epochs of a task", at_least(1)),
+    "lr_decay_epochs": Flag(int, "... every this many epochs of a task (counted across its retraining rounds)",
+                            at_least(1)),
+    "lr_decay_first": Flag(optional_float, "the decay while the first task trains (default: --lr-decay)",
+                           (lambda v: 0 < v <= 1, "in (0, 1]")),
     "optimizer": Flag(str, "optimiser", choices=("sgd", "adam")),
     "model": Flag(str, "trunk network", choices=("mlp", "cnn")),
     "hidden": Flag(widths, "widths of the hidden Dense layers, e.g. 512,256"),
+    "init": Flag(str, "initialisation: authors (truncated normal sigma 0.1, biases 0.1) or glorot (Keras')",
+                 choices=("authors", "glorot")),
     "dropout": Flag(float, "dropout rate after each hidden Dense layer (training only)", within(0, 1)),
     "scenario": Flag(str, "task: one head per task; domain: one head shared by all", choices=("task", "domain")),
     "seed": Flag(int, "random seed (weights, shuffling, permutations, dropout)"),
     "train_subset": Flag(optional_int, "train on the first N images of each task (quick runs)", at_least(1)),
-    "validation": Flag(int, "hold out N training images per task as a validation split", at_least(0)),
+    "validation": Flag(int, "hold out the first N training images of each task as a validation split "
+                       "(5000: the authors' 55,000 / 5,000 split)", at_least(0)),
     "data_dir": Flag(str, "folder with the four MNIST IDX files (default: $ANPYC_DATA_DIR, then tfds)"),
     "out": Flag(str, "results folder (default: a new folder under results/)"),
 }
@@ -103,7 +113,7 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
     parser.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR, with its own settings")
     config = parser.parse_args(argv)
     if config.resume:
-        return resumed(config.resume, parser)
+        return resumed(config.resume, parser, defaults=vars(parser.parse_args([])))
     for name, spec in specs.items():
         value = getattr(config, name)
         if spec.valid and value is not None and not spec.valid[0](value):
@@ -116,12 +126,13 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
     return config
 
 
-def resumed(folder: str, parser) -> argparse.Namespace:
-    """The settings of the run in `folder`, to continue it."""
+def resumed(folder: str, parser, defaults: dict) -> argparse.Namespace:
+    """The settings of the run in `folder`, to continue it (a setting added since it started takes its
+    default)."""
     path = Path(folder) / "config.json"
     if not path.is_file():
         parser.error(f"--resume: {path} not found: is {folder} a results folder?")
-    config = argparse.Namespace(**json.loads(path.read_text()))
+    config = argparse.Namespace(**(defaults | json.loads(path.read_text())))
     if config.script != parser.prog:
         parser.error(f"--resume: {folder} was written by {config.script}, not {parser.prog}")
     config.resume, config.out, config.overwrite = folder, folder, False

@@ -3,12 +3,31 @@
 Omega is the importance accumulated over the tasks learned so far and theta* the shared weights at the
 end of the previous task. ANPyC, EWC, MAS and SI differ only in how a task's importance is measured
 (and accumulated), so they share `ConsolidationMethod` and override `task_importance`.
+
+How the penalty enters a plain SGD step (`--penalty-step`):
+- explicit (the authors'): its gradient is added to the task loss's. Each parameter is then a damped
+  oscillator around theta* that diverges once lr * 2 * strength * Omega_i reaches 2, and summed
+  importances grow with every task; a run that would cross that edge is refused before it starts.
+- implicit (the default): SGD steps on the task loss, then each parameter takes the penalty's exact
+  proximal step, theta <- (theta + c Omega theta*) / (1 + c Omega) with c = 2 lr strength: the minimiser
+  of the penalty plus (theta - theta_sgd)^2 / (2 lr). It equals the explicit step to first order in
+  c Omega, and moves a parameter towards theta*, never past it, however large c Omega is.
+With Adam the penalty's gradient always goes through the optimiser (as in the published protocols that
+use Adam): Adam rescales every step to about lr, so the penalty cannot make it diverge in this way.
 """
 import tensorflow as tf
 
+from common import cli
 from common.method import Method
+from common.training import RunError
 
 ACCUMULATE = {"sum": tf.add, "max": tf.maximum}
+
+HPARAMS = dict(penalty_step="implicit")
+FLAGS = {
+    "penalty_step": cli.Flag(str, "with SGD, the penalty's step: implicit (proximal, stable) or explicit "
+                                  "(its gradient, as the authors)", choices=("implicit", "explicit")),
+}
 
 
 class Consolidation:
@@ -23,6 +42,14 @@ class Consolidation:
         return tf.add_n(
             [tf.reduce_sum(o * tf.square(v - a)) for o, v, a in zip(self.omega, self.variables, self.anchor)]
         )
+
+    def proximal_step(self, c):
+        """theta <- argmin_t  c/2 * Omega (t - theta*)^2 + (t - theta)^2 / 2, element-wise."""
+        for o, v, a in zip(self.omega, self.variables, self.anchor):
+            v.assign((v + c * o * a) / (1.0 + c * o))
+
+    def max_omega(self) -> float:
+        return float(tf.reduce_max([tf.reduce_max(o) for o in self.omega]))
 
     def consolidate(self, importance, rule="sum", decay=1.0):
         """Omega <- rule(decay * Omega, importance), and theta* <- the current weights."""
@@ -46,13 +73,38 @@ class ConsolidationMethod(Method):
     def __init__(self, config, strength):
         super().__init__(config)
         self.strength = strength
+        self.implicit = config.optimizer == "sgd" and config.penalty_step == "implicit"
         self.consolidation = None
+        self.consolidating = False  # True from the second task on (read when a task's step is traced)
 
     def setup(self, trainer):
         self.consolidation = Consolidation(trainer.model.shared_variables)
 
+    def before_task(self, trainer, task):
+        self.consolidating = task > 0 and self.strength > 0
+
+    def before_epoch(self, trainer, task, lr):
+        """With the explicit SGD step, refuse a learning rate at which the penalty alone diverges."""
+        if not self.consolidating or self.implicit or self.config.optimizer != "sgd":
+            return
+        omega = self.consolidation.max_omega()
+        product = lr * 2 * self.strength * omega
+        if product >= 2:
+            raise RunError(
+                f"the explicit penalty step diverges in task {task + 1}: lr {lr:g} x 2 x strength {self.strength:g} "
+                f"x max importance {omega:.4g} = {product:.3g} >= 2; use --penalty-step implicit, "
+                f"or a smaller --lr or penalty strength"
+            )
+
     def penalty(self, model, task, batch):
-        return self.strength * self.consolidation.penalty() if task > 0 else tf.constant(0.0)
+        if not self.consolidating or self.implicit:
+            return tf.constant(0.0)
+        return self.strength * self.consolidation.penalty()
+
+    def apply_step(self, optimizer, grads, variables, task_grads):
+        optimizer.apply(grads, variables)
+        if self.consolidating and self.implicit:
+            self.consolidation.proximal_step(2.0 * self.strength * optimizer.learning_rate)
 
     def task_importance(self, trainer, task):
         """One tensor per shared variable: how much each parameter matters to task `task`."""

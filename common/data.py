@@ -121,11 +121,11 @@ def load_mnist(data_dir: str | None = None) -> tuple[Split, Split]:
 
 
 def _hold_out(split: Split, subset: int | None, validation: int) -> tuple[Split, Split]:
-    """The last `validation` examples become the validation split; training keeps the first `subset`
-    of the rest (all of it when subset is None)."""
-    n = len(split.labels) - validation
-    end = n if subset is None else subset
-    return Split(split.images[:end], split.labels[:end]), Split(split.images[n:], split.labels[n:])
+    """The first `validation` examples become the validation split, as in the authors' loader (5,000 of
+    MNIST's 60,000 training images); training keeps the first `subset` of the rest (all when None)."""
+    end = len(split.labels) if subset is None else validation + subset
+    return (Split(split.images[validation:end], split.labels[validation:end]),
+            Split(split.images[:validation], split.labels[:validation]))
 
 
 def task_permutation(seed: int, task: int) -> np.ndarray:

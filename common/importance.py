@@ -12,15 +12,26 @@ import keras
 import tensorflow as tf
 
 
-def anpyc_batch(model, task, x):
+def anpyc_batch(model, task, x, clip=True):
     """ANPyC, for one batch: Omega_b = max(0, g*theta + 0.5*theta^2*g^2), g = dI/dtheta, where
-    I = -sum over the batch and the classes of p log p is the entropy of task `task`'s softmax."""
+    I = -sum over the batch and the classes of p log p is the entropy of task `task`'s softmax.
+    clip=False leaves out the max(0, .) (the authors' importance analysis clips after averaging)."""
     variables = model.shared_variables
     with tf.GradientTape() as tape:
         log_p = tf.nn.log_softmax(model.forward(x, task))
         entropy = -tf.reduce_sum(tf.exp(log_p) * log_p)
     grads = tape.gradient(entropy, variables)
-    return [tf.nn.relu(g * v + 0.5 * tf.square(v) * tf.square(g)) for g, v in zip(grads, variables)]
+    omega = [g * v + 0.5 * tf.square(v) * tf.square(g) for g, v in zip(grads, variables)]
+    return [tf.nn.relu(o) for o in omega] if clip else omega
+
+
+def mas_softmax_batch(model, task, x):
+    """MAS as the ANPyC authors computed it, for one batch: |d/dtheta of 0.5 * ||softmax||^2 summed over
+    the batch| (one gradient of the whole batch, then its absolute value)."""
+    variables = model.shared_variables
+    with tf.GradientTape() as tape:
+        norm = 0.5 * tf.reduce_sum(tf.square(tf.nn.softmax(model.forward(x, task))))
+    return [tf.abs(g) for g in tape.gradient(norm, variables)]
 
 
 def _per_sample(model, task, x, loss_fn, reduce):

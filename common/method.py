@@ -4,6 +4,7 @@ The defaults are plain fine-tuning: every method overrides only what it changes.
 setup(trainer) once, then for each task t in turn:
 
     before_task(trainer, t)                      # Python, e.g. record the old heads' outputs
+    before_epoch(trainer, t, lr)                 # Python, e.g. check that a step is stable at this lr
     each step (compiled), on a Batch of the task's training data:
         loss = total_loss(cross-entropy of head t, penalty(model, t, batch), t)
         apply_step(optimizer, grads, variables, task_grads)
@@ -39,6 +40,9 @@ class Method:
         pass
 
     def before_task(self, trainer, task: int) -> None:
+        pass
+
+    def before_epoch(self, trainer, task: int, lr: float) -> None:
         pass
 
     def penalty(self, model, task: int, batch: Batch):

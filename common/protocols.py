@@ -13,12 +13,14 @@ AUTHORS = dict(
     tasks=None,  # None: the benchmark's full sequence, 10 permuted tasks (authors) or the 5 split tasks
     model="mlp",
     hidden="512,256",  # MLP 784-512-256
+    init="authors",  # weights from a normal truncated at 2 sigma (sigma 0.1), biases 0.1
     dropout=0.5,  # during training only; the authors' code also left it on at evaluation (a bug)
     scenario="task",  # one head per task
     optimizer="sgd",  # plain SGD
     lr=0.1,
     lr_decay=0.9,  # lr is multiplied by 0.9 ...
-    lr_decay_epochs=10,  # ... every 10 epochs, counted within each task
+    lr_decay_epochs=10,  # ... every 10 epochs, counted within each task (across its retraining rounds)
+    lr_decay_first=None,  # the decay while the first task trains, if not lr_decay
     batch_size=256,
     epochs=50,  # per task
     iters=None,  # or a number of minibatches per task, instead of epochs
@@ -28,15 +30,26 @@ AUTHORS = dict(
     protocol="authors",
 )
 
+# What the authors' pruning script (ANPyC_wi_NP.py) changed: a smaller network, a smaller lr decayed every
+# 5 epochs, by 0.99 while the first task trains and by 0.9 everywhere else (its retraining included).
+AUTHORS_PRUNING = dict(hidden="64,32", lr=0.02, epochs=30, lr_decay_epochs=5, lr_decay_first=0.99)
+
+# The published protocols keep Keras' Glorot initialisation: the papers used PyTorch's default (uniform,
+# scaled by fan-in), closer to Glorot than to the ANPyC authors' fixed sigma of 0.1.
 PRESETS = {
     "authors": {},  # each script's own values, as above
+    # every method on the pruning script's network and schedule:
+    "authors-pruning": AUTHORS_PRUNING,
     # van de Ven and Tolias, "Three scenarios for continual learning" (2019), split MNIST:
-    "vdv2019-split": dict(benchmark="split", tasks=5, model="mlp", hidden="400,400", dropout=0.0, scenario="task",
-                          optimizer="adam", lr=0.001, lr_decay=1.0, batch_size=128, iters=2000),
+    "vdv2019-split": dict(benchmark="split", tasks=5, model="mlp", hidden="400,400", init="glorot", dropout=0.0,
+                          scenario="task", optimizer="adam", lr=0.001, lr_decay=1.0, lr_decay_first=None,
+                          batch_size=128, iters=2000),
     # the same paper, permuted MNIST (they report it in every scenario: add --scenario domain for theirs):
-    "vdv2019-permuted": dict(benchmark="permuted", tasks=10, model="mlp", hidden="1000,1000", dropout=0.0,
-                             optimizer="adam", lr=0.0001, lr_decay=1.0, batch_size=128, iters=5000),
+    "vdv2019-permuted": dict(benchmark="permuted", tasks=10, model="mlp", hidden="1000,1000", init="glorot",
+                             dropout=0.0, optimizer="adam", lr=0.0001, lr_decay=1.0, lr_decay_first=None,
+                             batch_size=128, iters=5000),
     # Hsu et al., "Re-evaluating continual learning scenarios" (2018), split MNIST on 28x28 inputs:
-    "hsu2018-split": dict(benchmark="split", tasks=5, model="mlp", hidden="400,400", dropout=0.0, scenario="task",
-                          optimizer="adam", lr=0.001, lr_decay=1.0, batch_size=128, epochs=4, iters=None),
+    "hsu2018-split": dict(benchmark="split", tasks=5, model="mlp", hidden="400,400", init="glorot", dropout=0.0,
+                          scenario="task", optimizer="adam", lr=0.001, lr_decay=1.0, lr_decay_first=None,
+                          batch_size=128, epochs=4, iters=None),
 }

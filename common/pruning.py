@@ -37,14 +37,20 @@ class Masks:
         for mask in self.masks:
             mask.assign(tf.ones_like(mask))
 
+    def masked(self, grads) -> list:
+        """The gradients with the pruned entries zeroed; `grads` starts with the masked variables'."""
+        return [g * m for g, m in zip(grads, self.masks)] + list(grads[len(self.masks):])
+
+    def zero_pruned(self) -> None:
+        for v, m in zip(self.variables, self.masks):
+            v.assign(v * m)
+
     def apply(self, optimizer, grads, variables) -> None:
         """One optimiser step with masked gradients. `variables` starts with the masked ones. The weights
         are masked again after the step, so pruned ones stay exactly zero under any optimiser (Adam's
         momentum would otherwise move them)."""
-        n = len(self.masks)
-        optimizer.apply([g * m for g, m in zip(grads, self.masks)] + list(grads[n:]), variables)
-        for v, m in zip(variables, self.masks):
-            v.assign(v * m)
+        optimizer.apply(self.masked(grads), variables)
+        self.zero_pruned()
 
     def sparsity(self) -> list[float]:
         """The fraction of pruned parameters in each variable."""

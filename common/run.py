@@ -24,7 +24,7 @@ def run(method_cls, config, log=partial(print, flush=True)) -> list[list[float]]
     )
     results = RunDir(config)
     heads = 1 if config.scenario == "domain" else len(tasks)
-    model = models.build(config.model, config.hidden, heads, tasks[0].classes, config.dropout)
+    model = models.build(config.model, config.hidden, heads, tasks[0].classes, config.dropout, config.init)
     method = method_cls(config)
     trainer = Trainer(model, tasks, method, config, log)
     log(f"{config.script}: {len(tasks)} {config.benchmark}-MNIST tasks, {config.model} {config.hidden}, "

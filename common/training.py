@@ -70,17 +70,26 @@ class Trainer:
         self.optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr)
         self.optimizer.build(model.trainable_variables)
         self._epoch_fns, self._mean_fns, self._eval_fns = {}, {}, {}
-        self._round = 0
+        self._round = self._epochs_done = 0
         method.setup(self)
 
     def learn(self, task: int) -> None:
         """The whole of task `task`: the method's before hook, the epochs, the method's after hook."""
-        self._round = 0
+        self._round = self._epochs_done = 0
         self.method.before_task(self, task)
         self.train(task, self.config.epochs, iters=self.config.iters)
         self.method.after_task(self, task)
         self._epoch_fns.clear()
         self._mean_fns.clear()
+
+    def learning_rate(self, task: int, phase: str) -> float:
+        """The staircase schedule: lr * decay^(epochs of this task so far // lr_decay_epochs). The count
+        runs on through a task's retraining rounds and restarts with each task; the decay is
+        lr_decay_first while the first task trains, if set (the authors' pruning script), else lr_decay."""
+        cfg = self.config
+        first = cfg.lr_decay_first
+        decay = first if first is not None and task == 0 and phase == "train" else cfg.lr_decay
+        return cfg.lr * decay ** (self._epochs_done // cfg.lr_decay_epochs)
 
     def train(self, task: int, epochs: int, phase: str = "train", iters: int | None = None) -> None:
         """`epochs` epochs on task `task`, or `iters` minibatches if given (epochs of the task's data, the
@@ -91,8 +100,10 @@ class Trainer:
         if iters is not None:
             epochs = -(-iters // per_epoch)
         for epoch in range(epochs):
-            lr = cfg.lr * cfg.lr_decay ** (epoch // cfg.lr_decay_epochs)
+            lr = self.learning_rate(task, phase)
+            self._epochs_done += 1
             self.optimizer.learning_rate.assign(lr)
+            self.method.before_epoch(self, task, lr)
             order = np.random.default_rng([cfg.seed, task, self._round, epoch]).permutation(size)
             if iters is not None:
                 order = order[: min(iters - epoch * per_epoch, per_epoch) * cfg.batch_size]

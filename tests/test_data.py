@@ -49,7 +49,8 @@ def test_split_tasks_hold_their_two_digits(mnist):
 def test_subset_and_validation(mnist):
     tasks = data.make_benchmark("permuted", 2, 0, subset=1000, validation=5000)
     assert len(tasks[0].train.labels) == 1000 and len(tasks[0].validation.labels) == 5000
-    assert np.array_equal(tasks[0].validation.images, mnist[0].images[55000:])
+    assert np.array_equal(tasks[0].validation.images, mnist[0].images[:5000])  # the authors' split
+    assert np.array_equal(tasks[0].train.images, mnist[0].images[5000:6000])
     with pytest.raises(UserError, match="--train-subset must be in"):
         data.make_benchmark("split", 5, 0, subset=20000)
 
