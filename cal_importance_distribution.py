@@ -20,7 +20,7 @@ import time
 from functools import partial
 from pathlib import Path
 
-from common import cli, data, distribution, models
+from common import cli, data, distribution, models, report
 from common.errors import UserError
 from common.importance import anpyc_batch, fisher_batch, mas_batch, mas_softmax_batch
 from common.method import Method
@@ -179,7 +179,7 @@ def summarise(runs) -> dict:
         for phase in PHASES:
             per_seed = [distribution.describe(np.concatenate(normalised(r[phase][method]))) for r in runs]
             stats.setdefault(method, {})[phase] = {
-                name: {"mean": float(np.mean([s[name] for s in per_seed])), "std": float(np.std([s[name] for s in per_seed], ddof=1 if len(per_seed) > 1 else 0))}
+                name: dict(zip(("mean", "std"), report.mean_std([s[name] for s in per_seed])))  # sample sd
                 for name in distribution.STATISTICS
             }
     return stats

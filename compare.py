@@ -97,6 +97,8 @@ def main():
     parser.add_argument("--method-flags", action="append", default=[], metavar='NAME="FLAGS"',
                         help="extra flags for one method, e.g. anpyc_wi_np=\"--retrain-epochs 2\"")
     parser.add_argument("--sweep", metavar="FLAG=V1,V2,...", help="search a hyperparameter on the validation split")
+    parser.add_argument("--reference", default="finetuning",
+                        help="the method every other is compared with, paired by seed (if it ran)")
     args = parser.parse_args(argv[:split])
     protocol = argv[split + 1:]
     methods = list(METHODS) if args.methods == "all" else args.methods.split(",")
@@ -141,7 +143,7 @@ def main():
         run["value"] = part if sweep_flag and part.startswith(f"{sweep_flag}=") else None
     if sweep_flag:
         runs = choose_by_validation(runs, args.out)
-    print(report.write_tables(report.table_rows(runs), args.out))
+    print(report.write_tables(report.table_rows(runs, reference=args.reference), args.out, args.reference))
     report.plot_comparison(runs, args.out)
 
 

@@ -1,26 +1,33 @@
-"""Tables and figures of a folder of runs (a compare.py folder, or any folder holding run folders):
+"""Tables and figures of folders of runs (compare.py folders, or any folder holding run folders):
 
-    python plot_results.py results/permuted-10
+    python plot_results.py results/permuted-10 results/split-5 --reference finetuning
 
-writes there table.md, table.csv (method, final average accuracy mean ± std over seeds, BWT,
-forgetting, number of seeds), average_accuracy.png, first_task.png and heatmap_<method>.png.
+writes into each folder table.md and table.csv (per method: final average accuracy, mean ± sample sd
+over seeds and the 95% CI of the mean, BWT, forgetting, and the paired difference to the reference
+method with its 95% CI and paired t-test p-value), average_accuracy.png, first_task.png and
+heatmap_<method>.png.
 """
-import sys
+import argparse
 from pathlib import Path
 
-from common import report
+from common import cli, report
 
 
-def main():
-    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
-        sys.exit(__doc__)
-    folder = Path(sys.argv[1])
-    runs = report.load_runs(folder) if folder.is_dir() else []
-    if not runs:
-        sys.exit(f"plot_results.py: error: no finished runs in {folder}")
-    print(report.write_tables(report.table_rows(runs), folder))
-    for path in report.plot_comparison(runs, folder):
-        print("wrote", path)
+def main(argv=None):
+    parser = cli.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folders", nargs="+", type=Path, help="folders of finished runs")
+    parser.add_argument("--reference", default="finetuning",
+                        help="the method every other is compared with, paired by seed (if it ran)")
+    args = parser.parse_args(argv)
+    for folder in args.folders:
+        runs = report.load_runs(folder) if folder.is_dir() else []
+        if not runs:
+            parser.error(f"no finished runs in {folder}")
+    for folder in args.folders:
+        runs = report.load_runs(folder)
+        print(f"{folder}:\n" + report.write_tables(report.table_rows(runs, reference=args.reference), folder, args.reference))
+        for path in report.plot_comparison(runs, folder):
+            print("wrote", path)
 
 
 if __name__ == "__main__":

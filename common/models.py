@@ -77,12 +77,12 @@ class Network(keras.Model):
         return self.forward(x, task, training)
 
 
-def mlp(hidden: list[int], init: str) -> list:
+def mlp(hidden: list[int], init: str = "glorot") -> list:
     """Dense layers of the given widths (ReLU, then dropout, after each)."""
     return [keras.layers.Dense(width, name=f"dense_{i}", **initializers(init)) for i, width in enumerate(hidden)]
 
 
-def cnn(hidden: list[int], init: str) -> list:
+def cnn(hidden: list[int], init: str = "glorot") -> list:
     """Two 3x3 convolutions (32 and 64 filters, 2x2 max-pooling after each), then Dense layers."""
     return [
         keras.layers.Reshape(IMAGE_SHAPE),

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 from common.results import figure_png, plt, write_atomic
 
@@ -43,32 +44,74 @@ def by_method(runs) -> dict[str, list[dict]]:
 
 
 def mean_std(values) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof=1; 0 for a single value) of the values given."""
     values = [v for v in values if v is not None]
-    return (float(np.mean(values)), float(np.std(values))) if values else (float("nan"), float("nan"))
+    if not values:
+        return float("nan"), float("nan")
+    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
-def table_rows(runs, metric="final_avg_accuracy") -> list[dict]:
-    """One row per method, best final average accuracy first."""
-    rows = []
-    for method, group in by_method(runs).items():
+def ci95(values) -> float:
+    """Half-width of the 95% confidence interval of the mean (Student's t); nan with fewer than 2 values."""
+    values = [v for v in values if v is not None]
+    if len(values) < 2:
+        return float("nan")
+    return float(stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values)))
+
+
+def paired_difference(runs, reference_runs, metric) -> dict:
+    """Mean of (method - reference) over the seeds both have, its 95% CI and a paired t-test p-value."""
+    reference = {run["seed"]: run["summary"][metric] for run in reference_runs}
+    differences = [run["summary"][metric] - reference[run["seed"]] for run in runs if run["seed"] in reference]
+    if len(differences) < 2:
+        return {"diff": float(np.mean(differences)) if differences else float("nan"), "diff_ci95": float("nan"),
+                "p_value": float("nan"), "pairs": len(differences)}
+    p_value = float(stats.ttest_1samp(differences, 0.0).pvalue) if np.std(differences) > 0 else float("nan")
+    return {"diff": float(np.mean(differences)), "diff_ci95": ci95(differences), "p_value": p_value,
+            "pairs": len(differences)}
+
+
+def table_rows(runs, metric="final_avg_accuracy", reference: str | None = None) -> list[dict]:
+    """One row per method, best final average accuracy first. With `reference` (a method), each row also
+    has the paired difference to it over the seeds both ran."""
+    groups, rows = by_method(runs), []
+    for method, group in groups.items():
         row = {"method": method, "seeds": len(group)}
         for name in (metric, "bwt", "forgetting"):
-            row[name], row[name + "_std"] = mean_std([run["summary"][name] for run in group])
+            values = [run["summary"][name] for run in group]
+            row[name], row[name + "_sd"] = mean_std(values)
+            row[name + "_ci95"] = ci95(values)
+        if reference in groups:
+            row |= paired_difference(group, groups[reference], metric)
         rows.append(row)
     return sorted(rows, key=lambda row: -row[metric])
 
 
-def write_tables(rows, folder: Path) -> str:
-    """table.md and table.csv in `folder`; returns the Markdown."""
-    lines = ["| method | final average accuracy (%) | BWT | forgetting | seeds |", "|---|---|---|---|---|"]
+def _cell(value, fmt=".2f") -> str:
+    return "n/a" if value is None or np.isnan(value) else format(value, fmt)
+
+
+def write_tables(rows, folder: Path, reference: str | None = None) -> str:
+    """table.md and table.csv in `folder`; returns the Markdown. Columns: mean ± sample sd over seeds, the
+    95% CI half-width of the mean, and with a reference the paired difference to it (mean [95% CI], p)."""
+    paired = any("diff" in r for r in rows)
+    columns = ["method", "final average accuracy (%)", "95% CI", "BWT", "forgetting"]
+    columns += [f"vs {reference}: difference [95% CI]", "p"] if paired else []
+    lines = ["| " + " | ".join(columns + ["seeds"]) + " |", "|---" * (len(columns) + 1) + "|"]
     for r in rows:
-        lines.append(
-            f"| {r['method']} | {r['final_avg_accuracy']:.2f} ± {r['final_avg_accuracy_std']:.2f} "
-            f"| {r['bwt']:.2f} ± {r['bwt_std']:.2f} | {r['forgetting']:.2f} ± {r['forgetting_std']:.2f} | {r['seeds']} |"
-        )
+        cells = [r["method"], f"{_cell(r['final_avg_accuracy'])} ± {_cell(r['final_avg_accuracy_sd'])}",
+                 f"± {_cell(r['final_avg_accuracy_ci95'])}", f"{_cell(r['bwt'])} ± {_cell(r['bwt_sd'])}",
+                 f"{_cell(r['forgetting'])} ± {_cell(r['forgetting_sd'])}"]
+        if paired and r["method"] == reference:
+            cells += ["(reference)", ""]
+        elif paired:
+            diff, ci = r["diff"], r["diff_ci95"]
+            cells += [f"{_cell(diff, '+.2f')} [{_cell(diff - ci, '+.2f')}, {_cell(diff + ci, '+.2f')}]",
+                      _cell(r["p_value"], ".2g")]
+        lines.append("| " + " | ".join(cells + [str(r["seeds"])]) + " |")
     markdown = "\n".join(lines) + "\n"
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["method"])
+    writer = csv.DictWriter(buffer, fieldnames=list(dict.fromkeys(k for r in rows for k in r)) or ["method"])
     writer.writeheader()
     writer.writerows(rows)
     write_atomic(Path(folder) / "table.md", markdown)
@@ -96,7 +139,7 @@ def plot_comparison(runs, folder: Path) -> list[Path]:
         figure, axis = plt.subplots(figsize=(8, 5), constrained_layout=True)
         for method, group in sorted(groups.items()):
             curves = np.array([series(run["matrix"]) for run in group])
-            mean, std = curves.mean(0), curves.std(0)
+            mean, std = curves.mean(0), curves.std(0, ddof=1) if len(curves) > 1 else np.zeros(curves.shape[1])
             x = np.arange(1, len(mean) + 1)
             axis.plot(x, mean, marker="." if len(x) > 20 else "o", label=f"{method} ({seeds(group)})")
             axis.fill_between(x, mean - std, mean + std, alpha=0.2)

@@ -28,10 +28,24 @@ def test_compare_runs_resumes_and_plots(tmp_path):
 
     for png in ("average_accuracy.png", "first_task.png", "table.csv"):
         (tmp_path / png).unlink()
-    result = subprocess.run([sys.executable, "plot_results.py", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "plot_results.py", str(tmp_path), "--reference", "finetuning"], cwd=ROOT,
+                            capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     for name in ("average_accuracy.png", "first_task.png", "heatmap_finetuning.png", "table.csv", "table.md"):
         assert (tmp_path / name).stat().st_size > 0
+    assert "vs finetuning: difference [95% CI]" in (tmp_path / "table.md").read_text()
+
+
+@pytest.mark.parametrize("argv,code,message", [
+    (["--help"], 0, "usage: plot_results.py"),
+    (["no/such/folder"], 2, "plot_results.py: error: no finished runs in no/such/folder"),
+    ([], 2, "plot_results.py: error: the following arguments are required: folders"),
+])
+def test_plot_results_help_and_errors(argv, code, message):
+    result = subprocess.run([sys.executable, "plot_results.py", *argv], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == code and message in result.stdout + result.stderr
+    if code:
+        assert result.stderr.count("\n") == 1
 
 
 def test_sweep_chooses_on_validation(tmp_path):

@@ -32,3 +32,24 @@ def test_summary_has_every_metric():
     summary = metrics.summarise(MATRIX)
     assert summary["final_avg_accuracy"] == pytest.approx(84.6666667)
     assert set(summary) == {"avg_accuracy", "final_avg_accuracy", "bwt", "forgetting", "learning_accuracy"}
+
+
+def run(method, seed, final):
+    return {"method": method, "seed": seed, "summary": {"final_avg_accuracy": final, "bwt": -1.0, "forgetting": 1.0}}
+
+
+def test_table_statistics_match_hand_computation():
+    from common import report
+
+    # 1, 2, 3, 6: mean 3, sample sd sqrt(14/3); 95% CI half-width t(0.975, 3) = 3.182446 times sd / 2
+    assert report.mean_std([1.0, 2.0, 3.0, 6.0]) == pytest.approx((3.0, (14 / 3) ** 0.5))
+    assert report.ci95([1.0, 2.0, 3.0, 6.0]) == pytest.approx(3.182446 * (14 / 3) ** 0.5 / 2, rel=1e-6)
+    # Paired by seed: differences 1, 3, 1 (seed 3 has no reference and is left out): mean 5/3, sd
+    # sqrt(4/3), t = 2.5 on 2 degrees of freedom, two-sided p = 1 - 2.5 / sqrt(8.25) = 0.12961.
+    runs = [run("a", 0, 91.0), run("a", 1, 93.0), run("a", 2, 92.0), run("a", 3, 99.0),
+            run("ref", 0, 90.0), run("ref", 1, 90.0), run("ref", 2, 91.0)]
+    rows = {r["method"]: r for r in report.table_rows(runs, reference="ref")}
+    assert rows["a"]["diff"] == pytest.approx(5 / 3) and rows["a"]["pairs"] == 3
+    assert rows["a"]["diff_ci95"] == pytest.approx(4.302653 * (4 / 3) ** 0.5 / 3 ** 0.5, rel=1e-6)
+    assert rows["a"]["p_value"] == pytest.approx(1 - 2.5 / 8.25**0.5, rel=1e-5)
+    assert rows["ref"]["diff"] == 0 and rows["a"]["final_avg_accuracy_sd"] == pytest.approx(3.5590261)

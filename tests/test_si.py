@@ -3,6 +3,7 @@ from types import SimpleNamespace
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from baselines.si import SI
@@ -12,9 +13,10 @@ CENTRES = [np.array([1.0, -1.0, 2.0]), np.array([-1.0, 0.5, 0.0])]
 LR, STEPS, C, XI = 0.1, 25, 0.3, 0.1
 
 
-def test_si_path_integral_matches_hand_computation():
+@pytest.mark.parametrize("penalty_step", ["explicit", "implicit"])
+def test_si_path_integral_matches_hand_computation(penalty_step):
     theta = tf.Variable([0.0, 0.0, 0.0], dtype=tf.float64)
-    si = SI(SimpleNamespace(c=C, xi=XI))
+    si = SI(SimpleNamespace(c=C, xi=XI, optimizer="sgd", penalty_step=penalty_step))
     trainer = SimpleNamespace(model=SimpleNamespace(shared_variables=[theta]))
     si.setup(trainer)
     optimizer = keras.optimizers.SGD(LR)
@@ -30,10 +32,16 @@ def test_si_path_integral_matches_hand_computation():
             penalty_grad = tape.gradient(penalty, [theta])[0]
             grads = [task_grads[0] + (0 if penalty_grad is None else penalty_grad)]
             si.apply_step(optimizer, grads, [theta], task_grads)
-            # By hand: the step uses task + penalty gradients, the path only the task's.
+            # By hand: the step uses task + penalty gradients (or the penalty's proximal step), the path
+            # only the task's gradient.
             g_task = A * (t - centre)
-            g_penalty = 0 if task == 0 else 2 * C * expected_omega * (t - anchor)
-            step = -LR * (g_task + g_penalty)
+            if task == 0:
+                step = -LR * g_task
+            elif penalty_step == "explicit":
+                step = -LR * (g_task + 2 * C * expected_omega * (t - anchor))
+            else:
+                cw = 2 * LR * C * expected_omega
+                step = (t - LR * g_task + cw * anchor) / (1 + cw) - t
             path += -g_task * step
             t = t + step
         np.testing.assert_allclose(si.path[0].numpy(), path, rtol=1e-6)
