@@ -46,7 +46,8 @@ class Consolidation:
     def proximal_step(self, c):
         """theta <- argmin_t  c/2 * Omega (t - theta*)^2 + (t - theta)^2 / 2, element-wise."""
         for o, v, a in zip(self.omega, self.variables, self.anchor):
-            v.assign((v + c * o * a) / (1.0 + c * o))
+            cv = tf.cast(c, v.dtype)
+            v.assign((v + cv * o * a) / (1.0 + cv * o))
 
     def max_omega(self) -> float:
         return float(tf.reduce_max([tf.reduce_max(o) for o in self.omega]))

@@ -78,8 +78,9 @@ SCRIPTS = [
 
 @pytest.mark.parametrize("script,method", SCRIPTS, ids=[s.__name__.split(".")[-1] for s, _ in SCRIPTS])
 def test_every_script_runs_split_mnist_with_the_cnn(script, method, tmp_path):
+    # 3 epochs: from the authors' initialisation (sigma 0.1) this CNN starts slower than from Glorot's
     matrix = quick_run(script, method, tmp_path, "--benchmark", "split", "--model", "cnn", "--tasks", "2",
-                       "--epochs", "1", "--train-subset", "300", "--hidden", "16", "--lr", "0.1",
+                       "--epochs", "3", "--train-subset", "300", "--hidden", "16", "--lr", "0.1",
                        *(["--retrain-epochs", "1"] if script is anpyc_wi_np else []))
     assert [len(row) for row in matrix] == [1, 2]
     assert matrix[0][0] > 60  # two digits: chance is 50%
