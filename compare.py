@@ -132,6 +132,7 @@ def main():
             folder = args.out / m / label if label else args.out / m
             argv = protocol + extra.get(m, []) + ([f"--{sweep_flag.replace('_', '-')}", value] if label else [])
             jobs += [(f"{m} {label}" if label else m, m, s, folder / f"seed{s}", argv) for s in seeds]
+    jobs.sort(key=lambda job: seeds.index(job[2]))  # seed by seed: an interrupted campaign keeps whole seeds
     pending = [job for job in jobs if not finished(job[3])]
     print(f"{len(jobs)} runs in {args.out}: {len(jobs) - len(pending)} already finished, {len(pending)} to go", flush=True)
     with ThreadPoolExecutor(args.jobs) as pool:
