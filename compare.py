@@ -10,6 +10,8 @@ already finished and resumes interrupted ones from their last finished task.
 `--sweep lamb=0.5,1,3,10` runs every method that has the flag once per value, chooses for each method
 the value with the best mean final validation accuracy (so the protocol needs `--validation N`), and
 reports that value's test results; `sweep.md` lists every value. Test data never chooses anything.
+`--sweep ewc:lamb=1e2,1e4,1e6` sweeps one method only (its own grid); repeat --sweep for several, one
+swept flag per method.
 """
 import argparse
 import importlib.util
@@ -96,7 +98,9 @@ def main():
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (each uses every core it can)")
     parser.add_argument("--method-flags", action="append", default=[], metavar='NAME="FLAGS"',
                         help="extra flags for one method, e.g. anpyc_wi_np=\"--retrain-epochs 2\"")
-    parser.add_argument("--sweep", metavar="FLAG=V1,V2,...", help="search a hyperparameter on the validation split")
+    parser.add_argument("--sweep", action="append", default=[], metavar="[METHOD:]FLAG=V1,V2,...",
+                        help="search a hyperparameter on the validation split (for one method, or every method "
+                             "that has the flag); repeatable")
     parser.add_argument("--reference", default="finetuning",
                         help="the method every other is compared with, paired by seed (if it ran)")
     args = parser.parse_args(argv[:split])
@@ -116,21 +120,30 @@ def main():
             parser.error(f"--method-flags: unknown method {name!r}")
         extra[name] = shlex.split(flags)
 
-    sweep_flag, values = None, [None]
-    if args.sweep:
-        sweep_flag, _, listed = args.sweep.partition("=")
-        sweep_flag, values = sweep_flag.replace("-", "_"), listed.split(",")
-        if not listed or not any(a.startswith("--validation") for a in protocol):
-            parser.error("--sweep needs FLAG=V1,V2,... and --validation N after --, to choose on validation data")
+    sweeps = []  # (method or None for every method with the flag, flag, values)
+    for item in args.sweep:
+        spec, _, listed = item.partition("=")
+        target, _, flag = spec.rpartition(":")
+        if not listed or not flag or not any(a.startswith("--validation") for a in protocol):
+            parser.error("--sweep needs [METHOD:]FLAG=V1,V2,... and --validation N after --, to choose on validation data")
+        if target and target not in METHODS:
+            parser.error(f"--sweep: unknown method {target!r}")
+        sweeps.append((target or None, flag.replace("-", "_"), listed.split(",")))
     jobs = []
     for m in methods:
         module = script(m)
-        cli.parse(module.HPARAMS, getattr(module, "FLAGS", {}), "", protocol + extra.get(m, []))  # bad flags stop here
-        swept = sweep_flag is not None and sweep_flag in getattr(module, "FLAGS", {})
-        for value in values if swept else [None]:
-            label = f"{sweep_flag}={value}" if value is not None else None
+        flags = getattr(module, "FLAGS", {})
+        cli.parse(module.HPARAMS, flags, "", protocol + extra.get(m, []))  # bad flags stop here
+        own = [(f, v) for target, f, v in sweeps if target == m] or [(f, v) for t, f, v in sweeps if t is None and f in flags]
+        if len(own) > 1:
+            parser.error(f"--sweep: {m} would sweep {len(own)} flags; sweep one flag per method")
+        if own and own[0][0] not in flags:
+            parser.error(f"--sweep: {m} has no flag --{own[0][0].replace('_', '-')}")
+        for value in own[0][1] if own else [None]:
+            label = f"{own[0][0]}={value}" if value is not None else None
             folder = args.out / m / label if label else args.out / m
-            argv = protocol + extra.get(m, []) + ([f"--{sweep_flag.replace('_', '-')}", value] if label else [])
+            argv = protocol + extra.get(m, []) + ([f"--{own[0][0].replace('_', '-')}", value] if label else [])
+            cli.parse(module.HPARAMS, flags, "", argv)  # a bad swept value stops here too
             jobs += [(f"{m} {label}" if label else m, m, s, folder / f"seed{s}", argv) for s in seeds]
     jobs.sort(key=lambda job: seeds.index(job[2]))  # seed by seed: an interrupted campaign keeps whole seeds
     pending = [job for job in jobs if not finished(job[3])]
@@ -140,9 +153,9 @@ def main():
             print(f"[{done}/{len(pending)}] {line}", flush=True)
     runs = report.load_runs(args.out)
     for run in runs:
-        part = run["path"].parent.name
-        run["value"] = part if sweep_flag and part.startswith(f"{sweep_flag}=") else None
-    if sweep_flag:
+        part = run["path"].parent.name  # FLAG=VALUE for a swept run (a run's own folder is seedN)
+        run["value"] = part if sweeps and "=" in part else None
+    if sweeps:
         runs = choose_by_validation(runs, args.out)
     print(report.write_tables(report.table_rows(runs, reference=args.reference), args.out, args.reference))
     report.plot_comparison(runs, args.out)

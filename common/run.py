@@ -15,6 +15,13 @@ def device_name() -> str:
     return f"GPU ({len(gpus)} found, using the first)" if gpus else "CPU"
 
 
+def clock(seconds: float) -> str:
+    """1:02:03 or 2:03."""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def run(method_cls, config, log=partial(print, flush=True)) -> list[list[float]]:
     """Train `method_cls(config)` on the configured sequence; returns the test accuracy matrix (%).
     With config.resume, continue from the checkpoint in the results folder."""
@@ -34,7 +41,8 @@ def run(method_cls, config, log=partial(print, flush=True)) -> list[list[float]]
     if test:
         log(f"resuming after task {len(test)} of {len(tasks)}")
     start = time.perf_counter() - progress["seconds"]
-    for t in range(len(test), len(tasks)):
+    first = len(test)
+    for t in range(first, len(tasks)):
         trainer.learn(t)
         test.append([trainer.accuracy(j) for j in range(t + 1)])
         if config.validation:
@@ -42,6 +50,8 @@ def run(method_cls, config, log=partial(print, flush=True)) -> list[list[float]]
         seconds = round(time.perf_counter() - start, 1)
         results.record(test, validation, method.report() | {"seconds": seconds})
         checkpoint.save(results.path, trainer, {"test": test, "validation": validation, "seconds": seconds})
+        per_task = (seconds - progress["seconds"]) / (t + 1 - first)  # this session's pace
         log(f"after task {t + 1}: accuracy " + " ".join(f"{a:.2f}" for a in test[-1])
-            + f"  (average {sum(test[-1]) / len(test[-1]):.2f})")
+            + f"  (average {sum(test[-1]) / len(test[-1]):.2f});  {clock(seconds)} elapsed, "
+            + f"about {clock(per_task * (len(tasks) - t - 1))} left")
     return test

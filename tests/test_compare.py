@@ -49,12 +49,12 @@ def test_plot_results_help_and_errors(argv, code, message):
 
 
 def test_sweep_chooses_on_validation(tmp_path):
-    out = compare("--out", str(tmp_path), "--methods", "anpyc_wo_np,finetuning", "--sweep", "lamb=0,3",
-                  "--", *SLICE, "--validation", "200")
+    out = compare("--out", str(tmp_path), "--methods", "anpyc_wo_np,finetuning,si", "--sweep", "lamb=0,3",
+                  "--sweep", "si:c=0,1,10", "--", *SLICE, "--validation", "200")
     sweep = (tmp_path / "sweep.md").read_text()
-    assert sweep.count("anpyc_wo_np |") == 2 and sweep.count("(chosen)") == 1
+    assert sweep.count("anpyc_wo_np |") == 2 and sweep.count("| si |") == 3 and sweep.count("(chosen)") == 2
     assert "finetuning" not in sweep  # no --lamb: run once, not swept
-    assert "anpyc_wo_np (lamb=" in out and "| finetuning |" in out
+    assert "anpyc_wo_np (lamb=" in out and "si (c=" in out and "| finetuning |" in out
 
 
 def test_sweep_without_validation_is_refused(tmp_path):
@@ -67,6 +67,9 @@ def test_sweep_without_validation_is_refused(tmp_path):
     (["--methods", "nope"], "compare.py: error: unknown method nope"),
     (["--methods", "ewc", "--", "--lamb", "-1"], "compare.py: error: --lamb must be >= 0 (got -1.0)"),
     (["--methods", "finetuning", "--", "--epochs", "x"], "argument --epochs: invalid int value: 'x'"),
+    (["--methods", "ewc", "--sweep", "ewc:c=1,2", "--", "--validation", "100"], "--sweep: ewc has no flag --c"),
+    (["--methods", "ewc", "--sweep", "ewc:lamb=1,-2", "--", "--validation", "100"], "--lamb must be >= 0 (got -2.0)"),
+    (["--sweep", "nope:lamb=1", "--", "--validation", "100"], "--sweep: unknown method 'nope'"),
 ])
 def test_bad_input_stops_compare_before_any_run(argv, message, tmp_path):
     result = subprocess.run([sys.executable, "compare.py", "--out", str(tmp_path), *argv], cwd=ROOT,
