@@ -7,13 +7,15 @@ Rows: (a) one epoch of 60,000 images through keras `model.fit` on the same netwo
 our fine-tuning step, (c) of ANPyC's step with the consolidation penalty, (d) of the pruning script's
 retraining step (masked gradients), (e) ANPyC's importance over a task, (f) EWC's Fisher and MAS's
 importance over a task, (g) an epoch of SI (its per-step path integral); (h) peak resident memory
-after setting up and training one epoch of a 100-task permuted sequence, against a 1-task one.
+after setting up and training one epoch of a 100-task permuted sequence, against a 1-task one; (j)
+the TensorBoard summaries a run writes after each epoch.
 Each time is the best of `--repeats` calls after a first, tracing call.
 """
 import argparse
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from functools import partial
 from pathlib import Path
@@ -24,6 +26,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 from common import consolidation, data, importance, models, protocols  # noqa: E402
 from common.method import Method  # noqa: E402
 from common.run import device_name  # noqa: E402
+from common.summaries import Summaries  # noqa: E402
 from common.training import Trainer  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -82,6 +85,7 @@ def measure(cfg, tasks, repeats):
 
     anpyc = trainer_for(ANPyC, cfg, tasks)
     anpyc.method.after_task(anpyc, 0)  # importance of task 0 (also traced), so task 1 trains with the penalty
+    anpyc.method.before_task(anpyc, 1)
     times["c"] = best_time(lambda: anpyc.train(1, 1), repeats)
     times["e"] = best_time(lambda: anpyc.method.task_importance(anpyc, 1), repeats)
 
@@ -95,6 +99,10 @@ def measure(cfg, tasks, repeats):
 
     si = trainer_for(SI, cfg, tasks)
     times["g"] = best_time(lambda: si.train(1, 1), repeats)
+
+    summaries = Summaries(tempfile.mkdtemp())  # what a run writes to TensorBoard after each epoch
+    times["j"] = best_time(lambda: [summaries.scalars(i, {"train/loss": 0.5, "train/lr": 0.1}) for i in range(100)],
+                           repeats) / 100
     return times
 
 
@@ -128,16 +136,18 @@ def main():
     print(f"device: {device_name()}; {len(tasks[0].train.labels)} training images per epoch; best of {repeats}")
     rows = [("a", "keras model.fit, one epoch"), ("b", "our fine-tuning epoch"), ("c", "ANPyC epoch (penalty)"),
             ("d", "ANPyC retraining epoch (masks)"), ("e", "ANPyC importance over the task"),
-            ("f_ewc", "EWC Fisher over the task"), ("f_mas", "MAS importance over the task"), ("g", "SI epoch")]
+            ("f_ewc", "EWC Fisher over the task"), ("f_mas", "MAS importance over the task"), ("g", "SI epoch"),
+            ("j", "TensorBoard summaries of one epoch")]
     ratios = [("c / a", "c", "a", 0.8), ("c / b", "c", "b", 1.15), ("d / b", "d", "b", 1.15), ("e / b", "e", "b", 1.0),
-              ("MAS / b", "f_mas", "b", 1.0), ("EWC / b", "f_ewc", "b", 2.0), ("g / b", "g", "b", 1.15)]
+              ("MAS / b", "f_mas", "b", 1.0), ("EWC / b", "f_ewc", "b", 2.0), ("g / b", "g", "b", 1.15),
+              ("j / b", "j", "b", 0.02)]
     for model in args.models.split(","):
         cfg = config(model=model)
         times = measure(cfg, tasks, repeats)
         print(f"\n{model} {cfg.hidden}, batch {cfg.batch_size}")
         print("| measurement | seconds |\n|---|---|")
         for key, label in rows:
-            print(f"| ({key[0]}) {label} | {times[key]:.2f} |")
+            print(f"| ({key[0]}) {label} | {times[key]:.4f} |" if key == "j" else f"| ({key[0]}) {label} | {times[key]:.2f} |")
         print("\n| ratio | value | target |\n|---|---|---|")
         for label, top, bottom, target in ratios:
             value = times[top] / times[bottom]

@@ -7,12 +7,18 @@ import tensorflow as tf
 
 from common import checkpoint, data, models
 from common.results import RunDir
+from common.summaries import Summaries
 from common.training import Trainer
 
 
 def device_name() -> str:
     gpus = tf.config.list_physical_devices("GPU")
     return f"GPU ({len(gpus)} found, using the first)" if gpus else "CPU"
+
+
+def accuracy_scalars(split: str, row: list[float]) -> dict:
+    """TensorBoard tags of one row of an accuracy matrix: each task's accuracy and their average."""
+    return {f"{split}_accuracy/task_{j + 1}": a for j, a in enumerate(row)} | {f"{split}_accuracy/average": sum(row) / len(row)}
 
 
 def clock(seconds: float) -> str:
@@ -33,7 +39,7 @@ def run(method_cls, config, log=partial(print, flush=True)) -> list[list[float]]
     heads = 1 if config.scenario == "domain" else len(tasks)
     model = models.build(config.model, config.hidden, heads, tasks[0].classes, config.dropout, config.init)
     method = method_cls(config)
-    trainer = Trainer(model, tasks, method, config, log)
+    trainer = Trainer(model, tasks, method, config, log, Summaries(results.path))
     log(f"{config.script}: {len(tasks)} {config.benchmark}-MNIST tasks, {config.model} {config.hidden}, "
         f"{sum(int(tf.size(v)) for v in model.trainable_variables):,} parameters, on {device_name()}; results in {results.path}")
     progress = (config.resume and checkpoint.load(results.path, trainer)) or {"test": [], "validation": [], "seconds": 0}
@@ -48,6 +54,8 @@ def run(method_cls, config, log=partial(print, flush=True)) -> list[list[float]]
         if config.validation:
             validation.append([trainer.accuracy(j, "validation") for j in range(t + 1)])
         seconds = round(time.perf_counter() - start, 1)
+        scalars = accuracy_scalars("test", test[-1]) | (accuracy_scalars("validation", validation[-1]) if validation else {})
+        trainer.summaries.scalars(t + 1, scalars, flush=True)
         results.record(test, validation, method.report() | {"seconds": seconds})
         checkpoint.save(results.path, trainer, {"test": test, "validation": validation, "seconds": seconds})
         per_task = (seconds - progress["seconds"]) / (t + 1 - first)  # this session's pace

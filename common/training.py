@@ -63,8 +63,9 @@ def batch_ranges(n, batch_size):
 class Trainer:
     """Trains `model` on `tasks` one after the other, with `method`'s hooks (common/method.py)."""
 
-    def __init__(self, model, tasks, method, config, log=print):
+    def __init__(self, model, tasks, method, config, log=print, summaries=None):
         self.model, self.tasks, self.method, self.config, self.log = model, tasks, method, config, log
+        self.summaries = summaries  # TensorBoard event files (common/summaries.py), or None
         device_arrays = {}
         self.data = [TaskData(task, device_arrays) for task in tasks]
         self.optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr)
@@ -118,6 +119,8 @@ class Trainer:
                 f"task {task + 1}/{len(self.tasks)}  {phase} epoch {epoch + 1}/{epochs}  "
                 f"loss {loss:.4f}  lr {lr:.4g}  {time.perf_counter() - start:.1f}s"
             )
+            if self.summaries:
+                self.summaries.scalars(int(self.optimizer.iterations), {"train/loss": loss, "train/lr": lr})
         self._round += 1
 
     def _epoch_fn(self, task: int):

@@ -87,3 +87,17 @@ def test_unwritable_output_folder_is_one_line(tmp_path):
     blocker.write_text("")
     with pytest.raises(UserError, match="cannot create"):
         quick_run(ewc, ewc.EWC, blocker / "run")
+
+
+def test_tensorboard_reads_the_event_files_of_a_run(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    matrix = quick_run(finetuning, Method, tmp_path, "--epochs", "2", "--train-subset", "300")
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    tags = events.Tags()["tensors"]
+    assert {"train/loss", "train/lr", "test_accuracy/task_1", "test_accuracy/average"} <= set(tags)
+    average = [tf.make_ndarray(e.tensor_proto).item() for e in events.Tensors("test_accuracy/average")]
+    assert average == pytest.approx([sum(row) / len(row) for row in matrix], abs=1e-4)
+    assert [e.step for e in events.Tensors("test_accuracy/task_3")] == [3]
+    assert len(events.Tensors("train/loss")) == 3 * 2  # every epoch of the 3 tasks
