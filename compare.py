@@ -16,14 +16,15 @@ swept flag per method.
 import argparse
 import importlib.util
 import shlex
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from common import cli, report
 from common.results import RESULTS, write_atomic
+from common.runner import RayRunner, run_script
 
 ROOT = Path(__file__).resolve().parent
 METHODS = {
@@ -52,14 +53,10 @@ def script(method: str):
     return module
 
 
-def run_one(job):
+def run_one(job, runner):
     label, method, seed, folder, argv = job
-    folder.mkdir(parents=True, exist_ok=True)
-    resume = (folder / "checkpoint.npz").exists()
-    argv = ["--resume", str(folder)] if resume else [*argv, "--seed", str(seed), "--out", str(folder)]
     start = time.perf_counter()
-    with open(folder / "log.txt", "a" if resume else "w") as log:
-        code = subprocess.call([sys.executable, METHODS[method], *argv], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    code, resume = runner(METHODS[method], folder, seed, argv)
     last = (folder / "log.txt").read_text().strip().splitlines()[-1:] or [""]
     status = ("resumed and done" if resume else "done") if code == 0 else f"FAILED ({last[0]})"
     return f"{label} seed {seed}: {status} in {time.perf_counter() - start:.0f}s"
@@ -96,6 +93,9 @@ def main():
     parser.add_argument("--methods", default="all", help=f"comma-separated, from: {', '.join(METHODS)}")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (each uses every core it can)")
+    parser.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                        help="run on Ray: alone, a new local Ray instance of --jobs CPUs; with an ADDRESS, that "
+                             "cluster (auto: the one `ray start` runs on this machine)")
     parser.add_argument("--method-flags", action="append", default=[], metavar='NAME="FLAGS"',
                         help="extra flags for one method, e.g. anpyc_wi_np=\"--retrain-epochs 2\"")
     parser.add_argument("--sweep", action="append", default=[], metavar="[METHOD:]FLAG=V1,V2,...",
@@ -148,8 +148,14 @@ def main():
     jobs.sort(key=lambda job: seeds.index(job[2]))  # seed by seed: an interrupted campaign keeps whole seeds
     pending = [job for job in jobs if not finished(job[3])]
     print(f"{len(jobs)} runs in {args.out}: {len(jobs) - len(pending)} already finished, {len(pending)} to go", flush=True)
-    with ThreadPoolExecutor(args.jobs) as pool:
-        for done, line in enumerate(pool.map(run_one, pending), 1):
+    runner, threads = partial(run_script, cwd=ROOT), args.jobs
+    if args.ray is not None and pending:
+        try:
+            runner, threads = RayRunner(args.ray or None, args.jobs, ROOT), len(pending)  # Ray schedules them
+        except ImportError:
+            parser.error("--ray needs Ray: pip install -r requirements-ray.txt")
+    with ThreadPoolExecutor(threads) as pool:
+        for done, line in enumerate(pool.map(partial(run_one, runner=runner), pending), 1):
             print(f"[{done}/{len(pending)}] {line}", flush=True)
     runs = report.load_runs(args.out)
     for run in runs:

@@ -1,4 +1,6 @@
-"""compare.py and plot_results.py on a small slice: two methods, two seeds, a sweep on validation data."""
+"""compare.py and plot_results.py on a small slice: two methods, two seeds, sweeps on validation data, Ray."""
+import json
+import os
 import subprocess
 import sys
 
@@ -76,3 +78,28 @@ def test_bad_input_stops_compare_before_any_run(argv, message, tmp_path):
                             capture_output=True, text=True)
     assert (result.returncode, result.stderr.count("\n")) == (2, 1) and message in result.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_ray_gives_the_same_folders_and_table_as_processes(tmp_path):
+    argv = ["--methods", "finetuning,ewc", "--seeds", "0", "--", *SLICE]
+    compare("--out", str(tmp_path / "processes"), *argv)
+    out = compare("--out", str(tmp_path / "ray"), "--ray", "--jobs", "2", "--method-flags", "si=--lr 1e12",
+                  "--methods", "finetuning,ewc,si", "--seeds", "0", "--", *SLICE)
+    for method in ("finetuning", "ewc"):
+        local, remote = tmp_path / "processes" / method / "seed0", tmp_path / "ray" / method / "seed0"
+        assert (remote / "accuracy.csv").read_text() == (local / "accuracy.csv").read_text()
+        summaries = [json.loads((f / "summary.json").read_text()) for f in (local, remote)]
+        assert [s | {"seconds": 0} for s in summaries[0:1]] == [s | {"seconds": 0} for s in summaries[1:]]
+        assert json.loads((remote / "config.json").read_text())["out"] == str(remote)
+        assert not (remote / "checkpoint.npz").exists()  # a finished run comes back without it
+    assert (tmp_path / "ray" / "table.md").read_text() == (tmp_path / "processes" / "table.md").read_text()
+    assert "si seed 0: FAILED (si.py: error: the loss became nan" in out  # a failed run is reported as before
+
+
+def test_ray_missing_is_one_line(tmp_path):
+    (tmp_path / "ray.py").write_text("raise ImportError('No module named ray')\n")
+    result = subprocess.run([sys.executable, "compare.py", "--out", str(tmp_path / "out"), "--ray", "--methods",
+                             "finetuning", "--", *SLICE], cwd=ROOT, capture_output=True, text=True,
+                            env=os.environ | {"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "compare.py: error: --ray needs Ray: pip install -r requirements-ray.txt" in result.stderr

@@ -1,0 +1,78 @@
+"""Running one (method, seed) job of compare.py: as a local process, or as a Ray task on a cluster.
+
+Both run the method's script into the job's results folder, resuming it from its checkpoint if an
+earlier attempt was interrupted. A Ray task runs on whichever machine Ray chooses, with no shared
+filesystem: the repository travels as Ray's working_dir, the folder of an interrupted run travels to
+the worker, and the finished folder comes back (without its checkpoint, unless the run failed, so
+that it can be resumed).
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+CHECKPOINT = "checkpoint.npz"
+
+
+def run_script(script: str, folder: Path, seed: int, argv: list, cwd) -> tuple[int, bool]:
+    """Run `script` (a path relative to `cwd`) into `folder`, its output in folder/log.txt; returns the
+    exit code and whether it resumed an interrupted run."""
+    folder.mkdir(parents=True, exist_ok=True)
+    resume = (folder / CHECKPOINT).exists()
+    argv = ["--resume", str(folder)] if resume else [*argv, "--seed", str(seed), "--out", str(folder)]
+    with open(folder / "log.txt", "a" if resume else "w") as log:
+        code = subprocess.call([sys.executable, script, *argv], cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+    return code, resume
+
+
+def folder_files(folder: Path, checkpoint: bool) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and (checkpoint or p.name != CHECKPOINT)}
+
+
+def on_worker(script: str, seed: int, argv: list, files: dict) -> tuple[int, bool, dict]:
+    """The Ray task: the run in a fresh folder on this machine (from an interrupted run's `files`, if
+    any); returns its exit code, whether it resumed, and its folder's files."""
+    scratch = Path(tempfile.mkdtemp())
+    try:
+        folder = scratch / "run"
+        folder.mkdir()
+        for name, content in files.items():
+            (folder / name).write_bytes(content)
+        code, resume = run_script(script, folder, seed, argv, cwd=os.getcwd())  # cwd: Ray's copy of the repo
+        return code, resume, folder_files(folder, checkpoint=code != 0)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+class RayRunner:
+    """Runs jobs as Ray tasks of one CPU each: on a new local Ray instance of `cpus` CPUs, or on the
+    cluster at `address` ("auto": the one `ray start` runs on this machine)."""
+
+    def __init__(self, address: str | None, cpus: int, root: Path):
+        import ray
+
+        env = {name: os.environ[name] for name in ("ANPYC_DATA_DIR",) if name in os.environ}
+        runtime_env = {"working_dir": str(root), "env_vars": env,
+                       "excludes": ["/results/", "/data/", "/.git/", "/.venv/", "/venv/", "__pycache__/"]}
+        quiet = dict(logging_level="ERROR", log_to_driver=False, include_dashboard=False)
+        if address:
+            ray.init(address=address, runtime_env=runtime_env, **quiet)
+        else:
+            ray.init(num_cpus=cpus, runtime_env=runtime_env, **quiet)
+        self.ray, self.task = ray, ray.remote(num_cpus=1)(on_worker)
+
+    def __call__(self, script: str, folder: Path, seed: int, argv: list) -> tuple[int, bool]:
+        interrupted = folder / CHECKPOINT
+        files = folder_files(folder, checkpoint=True) if interrupted.exists() else {}
+        code, resume, files = self.ray.get(self.task.remote(script, seed, argv, files))
+        folder.mkdir(parents=True, exist_ok=True)
+        interrupted.unlink(missing_ok=True)
+        for name, content in files.items():
+            (folder / name).write_bytes(content)
+        config = folder / "config.json"
+        if config.exists():  # it names the worker's scratch folder
+            config.write_text(json.dumps(json.loads(config.read_text()) | {"out": str(folder)}, indent=2) + "\n")
+        return code, resume
