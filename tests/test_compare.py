@@ -84,17 +84,25 @@ def test_ray_gives_the_same_folders_and_table_as_processes(tmp_path):
     pytest.importorskip("ray")  # optional (requirements-ray.txt); CI installs it, so there this runs
     argv = ["--methods", "finetuning,ewc", "--seeds", "0", "--", *SLICE]
     compare("--out", str(tmp_path / "processes"), *argv)
-    out = compare("--out", str(tmp_path / "ray"), "--ray", "--jobs", "2", "--method-flags", "si=--lr 1e12",
-                  "--methods", "finetuning,ewc,si", "--seeds", "0", "--", *SLICE)
+    # anpyc_wo_np's explicit step is refused in task 2: a failed run, with the checkpoint of task 1
+    refused = "anpyc_wo_np=--penalty-step explicit --lr 1 --lamb 1e6"
+    ray = ["--out", str(tmp_path / "ray"), "--ray", "--jobs", "2", "--method-flags", refused,
+           "--methods", "finetuning,ewc,anpyc_wo_np", "--seeds", "0", "--", *SLICE]
+    out = compare(*ray)
     for method in ("finetuning", "ewc"):
         local, remote = tmp_path / "processes" / method / "seed0", tmp_path / "ray" / method / "seed0"
         assert (remote / "accuracy.csv").read_text() == (local / "accuracy.csv").read_text()
-        summaries = [json.loads((f / "summary.json").read_text()) for f in (local, remote)]
-        assert [s | {"seconds": 0} for s in summaries[0:1]] == [s | {"seconds": 0} for s in summaries[1:]]
+        summaries = [json.loads((f / "summary.json").read_text()) | {"seconds": 0} for f in (local, remote)]
+        assert summaries[0] == summaries[1]
         assert json.loads((remote / "config.json").read_text())["out"] == str(remote)
         assert not (remote / "checkpoint.npz").exists()  # a finished run comes back without it
     assert (tmp_path / "ray" / "table.md").read_text() == (tmp_path / "processes" / "table.md").read_text()
-    assert "si seed 0: FAILED (si.py: error: the loss became nan" in out  # a failed run is reported as before
+    failed = tmp_path / "ray" / "anpyc_wo_np" / "seed0"
+    assert "anpyc_wo_np seed 0: FAILED (anpyc_wo_np.py: error: the explicit penalty step diverges" in out
+    assert (failed / "checkpoint.npz").exists()  # a failed run comes back with it, to be resumed
+    again = compare(*ray)  # finished runs are skipped; the failed one is resumed on a worker from task 1
+    assert "2 already finished, 1 to go" in again and "FAILED" in again
+    assert "resuming after task 1 of 2" in (failed / "log.txt").read_text()
 
 
 def test_ray_missing_is_one_line(tmp_path):
