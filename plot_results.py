@@ -4,8 +4,8 @@
 
 writes into each folder table.md and table.csv (per method: final average accuracy, mean ± sample sd
 over seeds and the 95% CI of the mean, BWT, forgetting, and the paired difference to the reference
-method with its 95% CI and paired t-test p-value), average_accuracy.png, first_task.png and
-heatmap_<method>.png.
+method with its 95% CI and paired t-test p-value), average_accuracy.png, first_task.png,
+learning_accuracy.png and heatmap_<method>.png.
 """
 import argparse
 from pathlib import Path

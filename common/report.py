@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from common import metrics
 from common.results import figure_png, plt, write_atomic
 
 
@@ -128,13 +129,15 @@ def _save(figure, path: Path) -> None:
 
 
 def plot_comparison(runs, folder: Path) -> list[Path]:
-    """average_accuracy.png, first_task.png and one heatmap per method in `folder`."""
+    """average_accuracy.png, first_task.png, learning_accuracy.png and one heatmap per method in `folder`."""
     folder, groups, written = Path(folder), by_method(runs), []
     for name, title, ylabel, series in (
         ("average_accuracy.png", "average accuracy over the tasks learned", "average test accuracy (%)",
          lambda m: [float(np.mean(row)) for row in m]),
         ("first_task.png", "accuracy on the first task as more tasks are learned", "task 1 test accuracy (%)",
          lambda m: [row[0] for row in m]),
+        ("learning_accuracy.png", "each task's accuracy just after learning it", "learning accuracy (%)",
+         metrics.learning_accuracy),
     ):
         figure, axis = plt.subplots(figsize=(8, 5), constrained_layout=True)
         for method, group in sorted(groups.items()):
