@@ -7,7 +7,7 @@ end of the previous task. ANPyC, EWC, MAS and SI differ only in how a task's imp
 How the penalty enters a plain SGD step (`--penalty-step`):
 - explicit (the authors'): its gradient is added to the task loss's. Each parameter is then a damped
   oscillator around theta* that diverges once lr * 2 * strength * Omega_i reaches 2, and summed
-  importances grow with every task; a run that would cross that edge is refused before it starts.
+  importances grow with every task; a run is refused, with one line, before an epoch that would cross it.
 - implicit (the default): SGD steps on the task loss, then each parameter takes the penalty's exact
   proximal step, theta <- (theta + c Omega theta*) / (1 + c Omega) with c = 2 lr strength: the minimiser
   of the penalty plus (theta - theta_sgd)^2 / (2 lr). It equals the explicit step to first order in
@@ -103,7 +103,7 @@ class ConsolidationMethod(Method):
         return self.strength * self.consolidation.penalty()
 
     def apply_step(self, optimizer, grads, variables, task_grads):
-        optimizer.apply(grads, variables)
+        super().apply_step(optimizer, grads, variables, task_grads)
         if self.consolidating and self.implicit:
             self.consolidation.proximal_step(2.0 * self.strength * optimizer.learning_rate)
 
