@@ -107,7 +107,7 @@ def one_seed(config, seed, log) -> dict:
     trainer = Trainer(model, tasks, MaskedTraining(config), config, log=lambda *_: None)
     masks = trainer.method.masks
     trainer.train(0, config.epochs)
-    result = {"before": importances(trainer, config, seed), "accuracy_before": trainer.accuracy(0),
+    result = {"before": importances(trainer, config, seed), "accuracy_before": trainer.score(0),
               "names": [v.path for v in masks.variables]}
     everything = [np.ones(v.shape, bool) for v in masks.variables]
     fixed = unclipped_anpyc(trainer, config) if authors else None  # the authors prune by these throughout
@@ -115,7 +115,7 @@ def one_seed(config, seed, log) -> dict:
         anpyc = fixed or trainer.task_mean(anpyc_batch, 0, config.importance_batch, per_sample=False)
         masks.set([prune_mask(i.numpy(), f, k, q / 100) for i, f, k in zip(anpyc, everything, masks.keep())])
         trainer.train(0, config.retrain_epochs)
-    result |= {"after": importances(trainer, config, seed), "accuracy_after": trainer.accuracy(0)}
+    result |= {"after": importances(trainer, config, seed), "accuracy_after": trainer.score(0)}
     log(f"seed {seed}: accuracy {result['accuracy_before']:.2f}% trained, {result['accuracy_after']:.2f}% "
         f"after pruning {config.prune_max}%")
     return result

@@ -8,7 +8,8 @@ Everything after `--` goes to every script (the core flags: benchmark, tasks, ep
 already finished and resumes interrupted ones from their last finished task.
 
 `--sweep lamb=0.5,1,3,10` runs every method that has the flag once per value, chooses for each method
-the value with the best mean final validation accuracy (so the protocol needs `--validation N`), and
+the value with the best mean final validation accuracy (a VAE's: the lowest validation negative ELBO;
+so the protocol needs `--validation N`), and
 reports that value's test results; `sweep.md` lists every value. Test data never chooses anything.
 `--sweep ewc:lamb=1e2,1e4,1e6` sweeps one method only (its own grid); repeat --sweep for several, one
 swept flag per method.
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parent
 METHODS = {
     "anpyc_wi_np": "anpyc_wi_np.py",
     "anpyc_wo_np": "anpyc_wo_np.py",
+    "anpyc_vae": "anpyc_vae.py",
     "ewc": "baselines/ewc.py",
     "mas": "baselines/mas.py",
     "si": "baselines/si.py",
@@ -62,17 +64,22 @@ def run_one(job, runner):
     return f"{label} seed {seed}: {status} in {time.perf_counter() - start:.0f}s"
 
 
+def validation_score(summary) -> float:
+    """Higher is better: the final average validation accuracy, or minus a VAE's validation negative ELBO."""
+    return summary["validation"]["final_avg_accuracy"] if "validation" in summary else -summary["validation_nll"]["final_avg"]
+
+
 def choose_by_validation(runs, out: Path) -> list:
-    """Keep, for each swept method, the runs of its value with the best mean validation accuracy."""
+    """Keep, for each swept method, the runs of its value with the best mean validation score."""
     groups = {}
     for run in runs:
         groups.setdefault(run["method"], {}).setdefault(run["value"], []).append(run)
-    chosen, lines = [], ["| method | value | validation final avg (%) | test final avg (%) | seeds |", "|---|---|---|---|---|"]
+    chosen, lines = [], ["| method | value | validation score | test final avg (%) | seeds |", "|---|---|---|---|---|"]
     for method, values in groups.items():
         if None in values:
             chosen += values[None]
             continue
-        score = {v: report.mean_std([r["summary"]["validation"]["final_avg_accuracy"] for r in rs])[0]
+        score = {v: report.mean_std([validation_score(r["summary"]) for r in rs])[0]
                  for v, rs in values.items()}
         best = max(score, key=score.get)
         for value, group in values.items():

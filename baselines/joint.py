@@ -10,7 +10,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # so that `python 
 
 from common import cli, protocols  # noqa: E402
 from common.method import Method  # noqa: E402
-from common.training import cross_entropy  # noqa: E402
 import keras  # noqa: E402
 
 HPARAMS = protocols.AUTHORS
@@ -30,7 +29,7 @@ class Joint(Method):
         for k in range(task):
             indices = keras.random.randint([self.config.batch_size], 0, self.data[k].size, seed=self.seed)
             x, y = self.data[k].batch(indices)
-            total += cross_entropy(y, model.forward(x, k, training=True))
+            total += model.task_loss(x, y, k, training=True)[0]
         return total
 
     def total_loss(self, task_loss, penalty, task):

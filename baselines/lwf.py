@@ -14,6 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # so that `python baselines/lwf.py` finds common/
 
 from common import cli, protocols  # noqa: E402
+from common.errors import UserError  # noqa: E402
 from common.method import Method  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -38,6 +39,8 @@ def old_heads(model, task):
 class LwF(Method):
     def __init__(self, config):
         super().__init__(config)
+        if config.model == "vae":
+            raise UserError("LwF distils class probabilities: it does not apply to --model vae")
         self.recorded = None
 
     def trainable_variables(self, model, task):

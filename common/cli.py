@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from common import protocols
+from common import data, protocols
 from common.errors import UserError
 
 
@@ -58,8 +58,9 @@ def optional_float(text: str) -> float | None:
 
 
 CORE = {
-    "benchmark": Flag(str, "task sequence", choices=("permuted", "split")),
-    "tasks": Flag(optional_int, "number of tasks (default: 10 permuted, 5 split)", at_least(1)),
+    "benchmark": Flag(str, "task sequence (classes: one digit per task, for --model vae)",
+                      choices=("permuted", "split", "classes")),
+    "tasks": Flag(optional_int, "number of tasks (default: 10 permuted, 5 split, 10 classes)", at_least(1)),
     "epochs": Flag(int, "epochs per task", at_least(0)),
     "iters": Flag(optional_int, "minibatches per task, instead of --epochs", at_least(1)),
     "protocol": Flag(str, "a published protocol's settings (explicit flags still win)", choices=tuple(protocols.PRESETS)),
@@ -71,7 +72,8 @@ CORE = {
     "lr_decay_first": Flag(optional_float, "the decay while the first task trains (default: --lr-decay)",
                            (lambda v: 0 < v <= 1, "in (0, 1]")),
     "optimizer": Flag(str, "optimiser", choices=("sgd", "adam")),
-    "model": Flag(str, "trunk network", choices=("mlp", "cnn")),
+    "model": Flag(str, "network: an MLP or CNN classifier, or an MLP VAE (generation)", choices=("mlp", "cnn", "vae")),
+    "latent": Flag(int, "latent dimensions of the VAE", at_least(1)),
     "hidden": Flag(widths, "widths of the hidden Dense layers, e.g. 512,256"),
     "init": Flag(str, "initialisation: authors (truncated normal sigma 0.1, biases 0.1) or glorot (Keras')",
                  choices=("authors", "glorot")),
@@ -119,9 +121,14 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
         if spec.valid and value is not None and not spec.valid[0](value):
             parser.error(f"--{name.replace('_', '-')} must be {spec.valid[1]} (got {value})")
     if "benchmark" in hparams:
-        if config.benchmark == "split" and config.tasks is not None and config.tasks > 5:
-            parser.error(f"--tasks must be at most 5 for split MNIST (got {config.tasks})")
-        config.tasks = config.tasks or {"permuted": 10, "split": 5}[config.benchmark]
+        full = data.TASKS[config.benchmark]
+        if config.benchmark != "permuted" and config.tasks is not None and config.tasks > full:
+            parser.error(f"--tasks must be at most {full} for {config.benchmark} MNIST (got {config.tasks})")
+        if config.benchmark == "classes" and config.model != "vae":
+            parser.error("--benchmark classes (one digit per task) is for --model vae: a classifier needs 2 classes or more")
+        if config.model == "vae" and config.benchmark == "permuted":
+            parser.error("--model vae needs --benchmark classes or split (its samples are judged as digits)")
+        config.tasks = config.tasks or full
     config.script = prog
     return config
 

@@ -1,4 +1,5 @@
-"""MNIST and the two task sequences built on it: permuted MNIST and split MNIST.
+"""MNIST and the task sequences built on it: permuted MNIST, split MNIST and, for generation, one digit
+class per task.
 
 Images are kept once, as uint8 rows of 784 pixels. Permuted tasks share that one array and each holds
 only its 784-entry permutation, applied batch by batch at training time, so a sequence of 100 tasks
@@ -36,6 +37,7 @@ HOW_TO_GET = (
     "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) into it"
 )
 SPLIT_TASKS = 5
+TASKS = {"permuted": 10, "split": SPLIT_TASKS, "classes": 10}  # the full sequence of each benchmark
 PIXELS = 784
 
 
@@ -58,6 +60,7 @@ class Task:
     test: Split
     classes: int
     permutation: np.ndarray | None = None
+    digits: tuple = tuple(range(10))  # the MNIST digits the task's images show
 
 
 def _read_idx(path: Path, md5: str) -> np.ndarray:
@@ -143,28 +146,41 @@ def permuted_mnist(train: Split, test: Split, tasks: int, seed: int, subset=None
     ]
 
 
-def split_mnist(train: Split, test: Split, tasks: int, subset=None, validation=0):
-    """Task t holds digits 2t and 2t+1, labelled 0 and 1."""
+def digit_tasks(train: Split, test: Split, tasks: int, per_task: int, subset=None, validation=0):
+    """Task t holds the `per_task` digits from per_task * t on, labelled 0, 1, ... within the task."""
 
     def digits(split: Split, t: int) -> Split:
-        keep = (split.labels // 2) == t
-        return Split(split.images[keep], split.labels[keep] - 2 * t)
+        keep = (split.labels // per_task) == t
+        return Split(split.images[keep], split.labels[keep] - per_task * t)
 
     return [
-        Task(f"split-{2 * t}{2 * t + 1}", *_hold_out(digits(train, t), subset, validation), digits(test, t), classes=2)
+        Task(f"{'split' if per_task > 1 else 'digit'}-{''.join(map(str, range(per_task * t, per_task * (t + 1))))}",
+             *_hold_out(digits(train, t), subset, validation), digits(test, t), classes=per_task,
+             digits=tuple(range(per_task * t, per_task * (t + 1))))
         for t in range(tasks)
     ]
+
+
+def split_mnist(train: Split, test: Split, tasks: int, subset=None, validation=0):
+    """Task t holds digits 2t and 2t+1, labelled 0 and 1."""
+    return digit_tasks(train, test, tasks, 2, subset, validation)
+
+
+def class_mnist(train: Split, test: Split, tasks: int, subset=None, validation=0):
+    """Task t holds digit t alone (for generation: a VAE learns MNIST class by class)."""
+    return digit_tasks(train, test, tasks, 1, subset, validation)
 
 
 def task_size(benchmark: str, train: Split, validation: int) -> int:
     """The number of training examples of the smallest task, for validating --train-subset."""
     if benchmark == "permuted":
         return len(train.labels) - validation
-    return min(int(np.sum(train.labels // 2 == t)) for t in range(SPLIT_TASKS)) - validation
+    per_task = 10 // TASKS[benchmark]
+    return min(int(np.sum(train.labels // per_task == t)) for t in range(TASKS[benchmark])) - validation
 
 
 def make_benchmark(name: str, tasks: int, seed: int, data_dir=None, subset=None, validation=0) -> list[Task]:
-    """The task sequence `name` ("permuted" or "split"), checking that the sizes asked for fit."""
+    """The task sequence `name` ("permuted", "split" or "classes"), checking that the sizes asked for fit."""
     train, test = load_mnist(data_dir)
     size = task_size(name, train, validation)
     if validation < 0 or size < 1:
@@ -173,4 +189,4 @@ def make_benchmark(name: str, tasks: int, seed: int, data_dir=None, subset=None,
         raise UserError(f"--train-subset must be in [1, {size}] for {name} MNIST (got {subset})")
     if name == "permuted":
         return permuted_mnist(train, test, tasks, seed, subset, validation)
-    return split_mnist(train, test, tasks, subset, validation)
+    return {"split": split_mnist, "classes": class_mnist}[name](train, test, tasks, subset, validation)

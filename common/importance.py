@@ -13,13 +13,13 @@ import tensorflow as tf
 
 
 def anpyc_batch(model, task, x, clip=True):
-    """ANPyC, for one batch: Omega_b = max(0, g*theta + 0.5*theta^2*g^2), g = dI/dtheta, where
-    I = -sum over the batch and the classes of p log p is the entropy of task `task`'s softmax.
-    clip=False leaves out the max(0, .) (the authors' importance analysis clips after averaging)."""
+    """ANPyC, for one batch: Omega_b = max(0, g*theta + 0.5*theta^2*g^2), g = dI/dtheta, where I is
+    the entropy of the model's output distribution for the batch (`model.entropy`: a classifier's softmax,
+    a VAE's Bernoulli pixels). clip=False leaves out the max(0, .) (the authors' importance analysis
+    clips after averaging)."""
     variables = model.shared_variables
     with tf.GradientTape() as tape:
-        log_p = tf.nn.log_softmax(model.forward(x, task))
-        entropy = -tf.reduce_sum(tf.exp(log_p) * log_p)
+        entropy = model.entropy(x, task)
     grads = tape.gradient(entropy, variables)
     omega = [g * v + 0.5 * tf.square(v) * tf.square(g) for g, v in zip(grads, variables)]
     return [tf.nn.relu(o) for o in omega] if clip else omega
@@ -42,8 +42,8 @@ def _per_sample(model, task, x, loss_fn, reduce):
     with tf.GradientTape() as tape:
         logits = model.forward(x, task, trace=trace)
         loss = tf.reduce_sum(loss_fn(logits))
-    shared = model.shared_layers
-    trace = [entry for entry in trace if any(entry[0] is layer for layer in shared)]
+    position = {id(layer): i for i, layer in enumerate(model.shared_layers)}  # the order of shared_variables
+    trace = sorted((entry for entry in trace if id(entry[0]) in position), key=lambda entry: position[id(entry[0])])
     upstream = tape.gradient(loss, [output for _, _, output in trace])
     result = []
     for (layer, inputs, _), d in zip(trace, upstream):
@@ -59,14 +59,10 @@ def _per_sample(model, task, x, loss_fn, reduce):
 
 
 def fisher_batch(model, task, x, seed):
-    """EWC's diagonal Fisher, summed over the batch: squared per-sample gradients of log p(y|x), with y
-    sampled from the model's own prediction (the true Fisher, not the empirical one)."""
-
-    def log_likelihood(logits):
-        y = tf.stop_gradient(keras.random.categorical(logits, 1, seed=seed)[:, 0])
-        return tf.gather(tf.nn.log_softmax(logits), y, batch_dims=1)
-
-    return _per_sample(model, task, x, log_likelihood, tf.square)
+    """EWC's diagonal Fisher, summed over the batch: squared per-sample gradients of the model's
+    `fisher_log_likelihood` (a classifier's log p(y|x) with y drawn from its own prediction, the true
+    Fisher; a VAE's log p(x|z))."""
+    return _per_sample(model, task, x, lambda outputs: model.fisher_log_likelihood(x, outputs, seed), tf.square)
 
 
 def mas_batch(model, task, x):

@@ -31,7 +31,16 @@ def forgetting(matrix) -> float | None:
     return float(np.mean([max(matrix[i][j] for i in range(j, last)) - matrix[last][j] for j in range(last)]))
 
 
-def summarise(matrix) -> dict:
+def summarise(matrix, lower_is_better: bool = False) -> dict:
+    """Averages, BWT, forgetting and learning accuracy of a matrix. For a matrix where lower is better
+    (a VAE's negative ELBO), BWT and forgetting are computed on its negation, so that they keep their
+    meaning: negative BWT and positive forgetting mean that old tasks got worse; its averages are named
+    avg, final_avg and learned."""
+    if lower_is_better:
+        negated = summarise([[-a for a in row] for row in matrix])
+        return {"avg": [-a for a in negated["avg_accuracy"]], "final_avg": -negated["final_avg_accuracy"],
+                "bwt": negated["bwt"], "forgetting": negated["forgetting"],
+                "learned": [-a for a in negated["learning_accuracy"]]}
     average = average_accuracy(matrix)
     return {
         "avg_accuracy": average,

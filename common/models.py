@@ -76,6 +76,39 @@ class Network(keras.Model):
     def call(self, x, task=0, training=False):
         return self.forward(x, task, training)
 
+    def task_loss(self, x, y, task: int, training=False):
+        """(mean cross-entropy of `task`'s head, the trunk's features it was computed from)."""
+        features = self.features(x, training)
+        return cross_entropy(y, self.head(task)(features)), features
+
+    def entropy(self, x, task: int):
+        """I = -sum over the batch and the classes of p log p, p the softmax of `task`'s head: the
+        label-free quantity behind ANPyC's importance."""
+        log_p = tf.nn.log_softmax(self.forward(x, task))
+        return -tf.reduce_sum(tf.exp(log_p) * log_p)
+
+    def fisher_log_likelihood(self, x, logits, seed):
+        """Per sample, log p(y|x) with y drawn from the model's own prediction: EWC's true Fisher."""
+        y = tf.stop_gradient(keras.random.categorical(logits, 1, seed=seed)[:, 0])
+        return tf.gather(tf.nn.log_softmax(logits), y, batch_dims=1)
+
+    def score(self, x, y, task: int):
+        """Per sample, 100 if `task`'s head classifies it right, else 0 (so the mean is accuracy in %)."""
+        predicted = tf.argmax(self.forward(x, task), axis=1, output_type=tf.int32)
+        return 100.0 * tf.cast(predicted == y, tf.float32)
+
+    def evaluate(self, trainer, learned: int, validation: bool) -> dict:
+        """The rows of this run's result matrices after `learned` tasks: test accuracy (%) on each task
+        learned, and validation accuracy if a validation split is held out."""
+        rows = {"accuracy": [trainer.score(j) for j in range(learned)]}
+        if validation:
+            rows["validation_accuracy"] = [trainer.score(j, "validation") for j in range(learned)]
+        return rows
+
+    def pictures(self, learned: int) -> dict:
+        """Figures for the results folder, by file name, after `learned` tasks (none for a classifier)."""
+        return {}
+
 
 def mlp(hidden: list[int], init: str = "glorot") -> list:
     """Dense layers of the given widths (ReLU, then dropout, after each)."""
@@ -93,6 +126,11 @@ def cnn(hidden: list[int], init: str = "glorot") -> list:
         keras.layers.Flatten(),
         *mlp(hidden, init),
     ]
+
+
+def cross_entropy(labels, logits):
+    """Mean softmax cross-entropy of a batch."""
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
 
 
 def build(model: str, hidden: list[int], heads: int, classes: int, dropout: float, init: str = "glorot") -> Network:

@@ -13,6 +13,7 @@ AUTHORS = dict(
     tasks=None,  # None: the benchmark's full sequence, 10 permuted tasks (authors) or the 5 split tasks
     model="mlp",
     hidden="512,256",  # MLP 784-512-256
+    latent=32,  # --model vae only: the latent dimensions (its encoder and decoder use --hidden)
     init="authors",  # weights from a normal truncated at 2 sigma (sigma 0.1), biases 0.1
     dropout=0.5,  # during training only; the authors' code also left it on at evaluation (a bug)
     scenario="task",  # one head per task
@@ -52,4 +53,9 @@ PRESETS = {
     "hsu2018-split": dict(benchmark="split", tasks=5, model="mlp", hidden="400,400", init="glorot", dropout=0.0,
                           scenario="task", optimizer="adam", lr=0.001, lr_decay=1.0, lr_decay_first=None,
                           batch_size=128, epochs=4, iters=None),
+    # Continual generation (anpyc_vae.py): an MLP VAE 784-500-500-32 learns one digit class per task. Ours:
+    # the ANPyC paper gives no VAE protocol. Adam at the usual lr for MNIST VAEs; 10 epochs of each class.
+    "vae": dict(benchmark="classes", tasks=None, model="vae", hidden="500,500", latent=32, init="glorot",
+                dropout=0.0, scenario="task", optimizer="adam", lr=0.001, lr_decay=1.0, lr_decay_first=None,
+                batch_size=128, epochs=10, iters=None),
 }

@@ -82,6 +82,9 @@ def table_rows(runs, metric="final_avg_accuracy", reference: str | None = None) 
             values = [run["summary"][name] for run in group]
             row[name], row[name + "_sd"] = mean_std(values)
             row[name + "_ci95"] = ci95(values)
+        if all("nll" in run["summary"] for run in group):  # a VAE: its test negative ELBO too
+            for name in ("final_avg", "bwt", "forgetting"):
+                row["nll_" + name], row["nll_" + name + "_sd"] = mean_std([run["summary"]["nll"][name] for run in group])
         if reference in groups:
             row |= paired_difference(group, groups[reference], metric)
         rows.append(row)
@@ -94,15 +97,20 @@ def _cell(value, fmt=".2f") -> str:
 
 def write_tables(rows, folder: Path, reference: str | None = None) -> str:
     """table.md and table.csv in `folder`; returns the Markdown. Columns: mean ± sample sd over seeds, the
-    95% CI half-width of the mean, and with a reference the paired difference to it (mean [95% CI], p)."""
-    paired = any("diff" in r for r in rows)
-    columns = ["method", "final average accuracy (%)", "95% CI", "BWT", "forgetting"]
+    95% CI half-width of the mean, for VAEs the test negative ELBO's, and with a reference the paired
+    difference to it (mean [95% CI], p)."""
+    paired, nll = any("diff" in r for r in rows), all("nll_final_avg" in r for r in rows) and rows
+    accuracy = "final average sample accuracy (%)" if nll else "final average accuracy (%)"
+    columns = ["method", accuracy, "95% CI", "BWT", "forgetting"]
+    columns += ["final average negative ELBO (nats)", "ELBO BWT", "ELBO forgetting"] if nll else []
     columns += [f"vs {reference}: difference [95% CI]", "p"] if paired else []
     lines = ["| " + " | ".join(columns + ["seeds"]) + " |", "|---" * (len(columns) + 1) + "|"]
     for r in rows:
         cells = [r["method"], f"{_cell(r['final_avg_accuracy'])} ± {_cell(r['final_avg_accuracy_sd'])}",
                  f"± {_cell(r['final_avg_accuracy_ci95'])}", f"{_cell(r['bwt'])} ± {_cell(r['bwt_sd'])}",
                  f"{_cell(r['forgetting'])} ± {_cell(r['forgetting_sd'])}"]
+        if nll:
+            cells += [f"{_cell(r[f'nll_{name}'])} ± {_cell(r[f'nll_{name}_sd'])}" for name in ("final_avg", "bwt", "forgetting")]
         if paired and r["method"] == reference:
             cells += ["(reference)", ""]
         elif paired:

@@ -1,4 +1,5 @@
-"""A run's results folder: config.json, accuracy.csv, summary.json and curves.png.
+"""A run's results folder: config.json, accuracy.csv (and the run's other result matrices, such as
+validation_accuracy.csv), summary.json and curves.png.
 
 Every file is written to a temporary file beside it and renamed into place, so a kill at any moment
 leaves the previous version or the new one, never half a file. accuracy.csv, summary.json and the
@@ -19,6 +20,7 @@ from common import metrics  # noqa: E402
 from common.errors import UserError  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
+SUMMARY_KEY = {"validation_accuracy": "validation"}  # where summary.json keeps a matrix's summary
 
 
 def write_atomic(path: Path, content: str | bytes) -> None:
@@ -98,12 +100,15 @@ class RunDir:
             raise UserError(f"cannot create {self.path}: {error.strerror}") from None
         write_json(self.path / "config.json", vars(config))
 
-    def record(self, matrix, validation=None, extra=None) -> None:
-        """Write the results of the tasks finished so far."""
+    def record(self, matrices: dict, extra=None) -> None:
+        """Write the results of the tasks finished so far: each matrix to NAME.csv, the summary of
+        "accuracy" at the top of summary.json and every other's under its name ("validation" for
+        validation_accuracy); a name ending in "nll" is one where lower is better."""
+        matrix = matrices["accuracy"]
         summary = metrics.summarise(matrix) | {"tasks_done": len(matrix), "finished": len(matrix) == self.tasks}
-        if validation:
-            summary["validation"] = metrics.summarise(validation)
-            write_atomic(self.path / "validation_accuracy.csv", matrix_csv(validation, self.tasks))
-        write_atomic(self.path / "accuracy.csv", matrix_csv(matrix, self.tasks))
+        for name, other in matrices.items():
+            write_atomic(self.path / f"{name}.csv", matrix_csv(other, self.tasks))
+            if name != "accuracy":
+                summary[SUMMARY_KEY.get(name, name)] = metrics.summarise(other, lower_is_better=name.endswith("nll"))
         write_json(self.path / "summary.json", summary | (extra or {}))
         write_atomic(self.path / "curves.png", curves_png(matrix, self.title))

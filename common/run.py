@@ -5,8 +5,8 @@ from functools import partial
 import keras
 import tensorflow as tf
 
-from common import checkpoint, data, models
-from common.results import RunDir
+from common import checkpoint, data, models, vae
+from common.results import RunDir, write_atomic
 from common.summaries import Summaries
 from common.training import Trainer
 
@@ -16,9 +16,18 @@ def device_name() -> str:
     return f"GPU ({len(gpus)} found, using the first)" if gpus else "CPU"
 
 
-def accuracy_scalars(split: str, row: list[float]) -> dict:
-    """TensorBoard tags of one row of an accuracy matrix: each task's accuracy and their average."""
-    return {f"{split}_accuracy/task_{j + 1}": a for j, a in enumerate(row)} | {f"{split}_accuracy/average": sum(row) / len(row)}
+def row_scalars(name: str, row: list[float]) -> dict:
+    """TensorBoard tags of one row of a result matrix (accuracy: test_accuracy/task_1, ..., /average)."""
+    tag = "test_accuracy" if name == "accuracy" else name
+    return {f"{tag}/task_{j + 1}": a for j, a in enumerate(row)} | {f"{tag}/average": sum(row) / len(row)}
+
+
+def network(config, tasks):
+    """The classifier (one head per task, or one shared head) or the VAE that config.model names."""
+    if config.model == "vae":
+        return vae.build(config, tasks)
+    heads = 1 if config.scenario == "domain" else len(tasks)
+    return models.build(config.model, config.hidden, heads, tasks[0].classes, config.dropout, config.init)
 
 
 def clock(seconds: float) -> str:
@@ -28,38 +37,42 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def run(method_cls, config, log=partial(print, flush=True)) -> list[list[float]]:
-    """Train `method_cls(config)` on the configured sequence; returns the test accuracy matrix (%).
-    With config.resume, continue from the checkpoint in the results folder."""
+def run(method_cls, config, log=partial(print, flush=True)) -> dict:
+    """Train `method_cls(config)` on the configured sequence; returns its result matrices by name (the
+    test accuracy (%) as "accuracy", ...). With config.resume, continue from the results folder's
+    checkpoint."""
     keras.utils.set_random_seed(config.seed)
     tasks = data.make_benchmark(
         config.benchmark, config.tasks, config.seed, config.data_dir, config.train_subset, config.validation
     )
     results = RunDir(config)
-    heads = 1 if config.scenario == "domain" else len(tasks)
-    model = models.build(config.model, config.hidden, heads, tasks[0].classes, config.dropout, config.init)
+    model = network(config, tasks)
     method = method_cls(config)
     trainer = Trainer(model, tasks, method, config, log, Summaries(results.path))
     log(f"{config.script}: {len(tasks)} {config.benchmark}-MNIST tasks, {config.model} {config.hidden}, "
         f"{sum(int(tf.size(v)) for v in model.trainable_variables):,} parameters, on {device_name()}; results in {results.path}")
-    progress = (config.resume and checkpoint.load(results.path, trainer)) or {"test": [], "validation": [], "seconds": 0}
-    test, validation = progress["test"], progress["validation"]
-    if test:
-        log(f"resuming after task {len(test)} of {len(tasks)}")
+    progress = (config.resume and checkpoint.load(results.path, trainer)) or {"matrices": {}, "seconds": 0}
+    matrices = progress["matrices"]
+    first = len(matrices.get("accuracy", []))
+    if first:
+        log(f"resuming after task {first} of {len(tasks)}")
     start = time.perf_counter() - progress["seconds"]
-    first = len(test)
     for t in range(first, len(tasks)):
         trainer.learn(t)
-        test.append([trainer.accuracy(j) for j in range(t + 1)])
-        if config.validation:
-            validation.append([trainer.accuracy(j, "validation") for j in range(t + 1)])
+        rows = model.evaluate(trainer, t + 1, config.validation > 0)
+        scalars = {}
+        for name, row in rows.items():
+            matrices.setdefault(name, []).append(row)
+            scalars |= row_scalars(name, row)
         seconds = round(time.perf_counter() - start, 1)
-        scalars = accuracy_scalars("test", test[-1]) | (accuracy_scalars("validation", validation[-1]) if validation else {})
         trainer.summaries.scalars(t + 1, scalars, flush=True)
-        results.record(test, validation, method.report() | {"seconds": seconds})
-        checkpoint.save(results.path, trainer, {"test": test, "validation": validation, "seconds": seconds})
+        results.record(matrices, method.report() | {"seconds": seconds})
+        for name, png in model.pictures(t + 1).items():
+            write_atomic(results.path / name, png)
+        checkpoint.save(results.path, trainer, {"matrices": matrices, "seconds": seconds})
         per_task = (seconds - progress["seconds"]) / (t + 1 - first)  # this session's pace
-        log(f"after task {t + 1}: accuracy " + " ".join(f"{a:.2f}" for a in test[-1])
-            + f"  (average {sum(test[-1]) / len(test[-1]):.2f});  {clock(seconds)} elapsed, "
-            + f"about {clock(per_task * (len(tasks) - t - 1))} left")
-    return test
+        log(f"after task {t + 1}: " + "  ".join(
+            f"{name} " + " ".join(f"{a:.2f}" for a in row) + f" (average {sum(row) / len(row):.2f})"
+            for name, row in rows.items() if not name.startswith("validation"))
+            + f";  {clock(seconds)} elapsed, about {clock(per_task * (len(tasks) - t - 1))} left")
+    return matrices

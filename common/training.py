@@ -49,11 +49,6 @@ class TaskData:
         return tf.cast(x, tf.float32) / 255.0, tf.gather(labels, indices)
 
 
-def cross_entropy(labels, logits):
-    """Mean softmax cross-entropy of a batch."""
-    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
-
-
 def batch_ranges(n, batch_size):
     """Number of batches, and a function from batch number to its index range, for n examples."""
     count = (n + batch_size - 1) // batch_size
@@ -132,8 +127,7 @@ class Trainer:
 
         def step(x, y, indices):
             with tf.GradientTape(persistent=method.uses_task_gradients) as tape:
-                features = model.features(x, training=True)
-                task_loss = cross_entropy(y, model.head(task)(features))
+                task_loss, features = model.task_loss(x, y, task, training=True)
                 penalty = method.penalty(model, task, Batch(x, y, indices, features))
                 loss = method.total_loss(task_loss, penalty, task)
             if method.uses_task_gradients:
@@ -157,8 +151,9 @@ class Trainer:
         self._epoch_fns[task] = epoch
         return epoch
 
-    def accuracy(self, task: int, split: str = "test") -> float:
-        """Accuracy in percent of task `task`'s head on its `split`, dropout off."""
+    def score(self, task: int, split: str = "test") -> float:
+        """The mean of the model's per-sample score on task `task`'s `split`, dropout off: a classifier's
+        accuracy in percent, a VAE's negative ELBO in nats."""
         key = (task, split)
         if key not in self._eval_fns:
             data, model = self.data[task], self.model
@@ -167,12 +162,11 @@ class Trainer:
             @tf.function
             def evaluate():
                 count, indices_of = batch_ranges(n, EVAL_BATCH)
-                correct = tf.constant(0, tf.int32)
+                total = tf.constant(0.0)
                 for i in tf.range(count):
                     x, y = data.batch(indices_of(i), split)
-                    predicted = tf.argmax(model.forward(x, task), axis=1, output_type=tf.int32)
-                    correct += tf.reduce_sum(tf.cast(predicted == y, tf.int32))
-                return 100.0 * tf.cast(correct, tf.float32) / tf.cast(n, tf.float32)
+                    total += tf.reduce_sum(model.score(x, y, task))
+                return total / tf.cast(n, tf.float32)
 
             self._eval_fns[key] = evaluate
         return float(self._eval_fns[key]())

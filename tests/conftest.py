@@ -24,7 +24,7 @@ def configure(script, *argv, out):
 
 
 def quick_run(script, method_cls, tmp_path, *argv):
-    return run(method_cls, configure(script, *argv, out=tmp_path), log=lambda *_: None)
+    return run(method_cls, configure(script, *argv, out=tmp_path), log=lambda *_: None)["accuracy"]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,198 @@
+"""A VAE that learns MNIST one task (digit class, or pair) at a time: the generative counterpart of the
+classifier in common/models.py, with the same interface, so that every method trains it unchanged.
+
+784 -> encoder trunk (Dense, ReLU) -> task head (mu, log sigma^2 of a diagonal Gaussian q(z|x))
+  z = mu + sigma * eps -> decoder trunk (Dense, ReLU) -> task head (784 logits of Bernoulli pixels).
+The two trunks are shared, and each task has its own heads, the encoder's output layer and the
+decoder's, as the classifiers have one output layer per task; with --scenario domain all tasks share
+one pair. Pixels are MNIST's grey levels in [0, 1], used as Bernoulli targets (the usual MNIST VAE).
+
+What the methods see:
+- task_loss: the negative ELBO of a batch, one sample of z per image;
+- entropy (ANPyC's importance): the entropy of the decoder's Bernoulli pixels, z at the posterior mean;
+- fisher_log_likelihood (EWC): the ELBO's likelihood term log p(x|z), z at the posterior mean;
+- score (the result matrix): each test image's negative ELBO in nats, with noise fixed by (seed, task).
+After each task, 1,000 samples z ~ N(0, I) of every task learned are decoded and judged by a classifier
+trained on real MNIST (accuracy.csv: the share judged to be one of the task's digits), and samples.png
+shows a few of each task, row by row as tasks are learned.
+"""
+from functools import lru_cache
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from common import data
+from common.models import initializers
+from common.results import figure_png, plt
+
+JUDGED_SAMPLES = 1000
+GRID_SAMPLES = 6  # samples of each task in each row of samples.png
+
+
+class Head(keras.layers.Layer):
+    """One task's output layers: the encoder's (mu and log sigma^2) and the decoder's (pixel logits)."""
+
+    def __init__(self, latent: int, pixels: int, init: str, name: str):
+        super().__init__(name=name)
+        self.encoder = keras.layers.Dense(2 * latent, name=f"{name}_encoder", **initializers(init))
+        self.decoder = keras.layers.Dense(pixels, name=f"{name}_decoder", **initializers(init))
+
+
+def bernoulli_log_likelihood(x, logits):
+    """Per image, log p(x | logits) = -sum over pixels of the binary cross-entropy."""
+    return -tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits), axis=1)
+
+
+def bernoulli_entropy(logits):
+    """Entropy of Bernoulli(sigmoid(l)), element-wise: softplus(l) - sigmoid(l) * l."""
+    return tf.nn.softplus(logits) - tf.sigmoid(logits) * logits
+
+
+class VAE(keras.Model):
+    def __init__(self, hidden: list[int], latent: int, tasks: list, heads: int, init: str, seed: int, data_dir=None,
+                 inputs: int = data.PIXELS):
+        super().__init__()
+        self.latent, self.seed, self.data_dir = latent, seed, data_dir
+        self.digits = [task.digits for task in tasks]
+        encoder = [keras.layers.Dense(w, name=f"encoder_{i}", **initializers(init)) for i, w in enumerate(hidden)]
+        decoder = [keras.layers.Dense(w, name=f"decoder_{i}", **initializers(init)) for i, w in enumerate(hidden[::-1])]
+        self.trunk, self.encoder_trunk, self.decoder_trunk = encoder + decoder, encoder, decoder
+        self.heads = [Head(latent, inputs, init, f"head_{t}") for t in range(heads)]
+        self.noise = keras.random.SeedGenerator(seed)  # z's noise while training (its state is checkpointed)
+        self.grid = self.add_weight(shape=(len(tasks), len(tasks), GRID_SAMPLES, inputs),
+                                    initializer="zeros", trainable=False, name="samples_grid")
+        for t in range(heads):
+            self.forward(tf.zeros([1, inputs]), t)
+
+    def head(self, task: int) -> Head:
+        return self.heads[task if len(self.heads) > 1 else 0]
+
+    @property
+    def trunk_variables(self) -> list:
+        return [v for layer in self.trunk for v in layer.trainable_variables]
+
+    @property
+    def shared_variables(self) -> list:
+        shared_head = self.heads[0].trainable_variables if len(self.heads) == 1 else []
+        return self.trunk_variables + shared_head
+
+    @property
+    def shared_layers(self) -> list:
+        """The weighted layers behind `shared_variables`, in the same order."""
+        return self.trunk + ([self.heads[0].encoder, self.heads[0].decoder] if len(self.heads) == 1 else [])
+
+    @staticmethod
+    def _stack(layers, x, trace):
+        for layer in layers:
+            inputs, x = x, layer(x)
+            if trace is not None:
+                trace.append((layer, inputs, x))
+            x = tf.nn.relu(x)
+        return x
+
+    def encode(self, x, task: int, trace=None):
+        """(mu, log sigma^2) of q(z|x)."""
+        encoder = self.head(task).encoder
+        h = self._stack(self.encoder_trunk, x, trace)
+        out = encoder(h)
+        if trace is not None:
+            trace.append((encoder, h, out))
+        return tf.split(out, 2, axis=1)
+
+    def decode(self, z, task: int, trace=None):
+        """The 784 pixel logits of p(x|z)."""
+        decoder = self.head(task).decoder
+        h = self._stack(self.decoder_trunk, z, trace)
+        logits = decoder(h)
+        if trace is not None:
+            trace.append((decoder, h, logits))
+        return logits
+
+    def forward(self, x, task: int, training=False, trace=None):
+        """Pixel logits of the reconstruction of x: z sampled while training, z = mu otherwise."""
+        mu, log_var = self.encode(x, task, trace)
+        z = mu + tf.exp(0.5 * log_var) * keras.random.normal(tf.shape(mu), seed=self.noise) if training else mu
+        return self.decode(z, task, trace)
+
+    def negative_elbo(self, x, task: int, noise):
+        """Per image, -ELBO = -log p(x|z) + KL(q(z|x) || N(0, I)) in nats, z = mu + sigma * noise."""
+        mu, log_var = self.encode(x, task)
+        logits = self.decode(mu + tf.exp(0.5 * log_var) * noise, task)
+        kl = 0.5 * tf.reduce_sum(tf.exp(log_var) + tf.square(mu) - 1.0 - log_var, axis=1)
+        return kl - bernoulli_log_likelihood(x, logits)
+
+    def task_loss(self, x, y, task: int, training=False):
+        noise = keras.random.normal([tf.shape(x)[0], self.latent], seed=self.noise)
+        return tf.reduce_mean(self.negative_elbo(x, task, noise)), None
+
+    def entropy(self, x, task: int):
+        """I = the entropy of the decoder's Bernoulli pixels, summed over the batch and the pixels."""
+        return tf.reduce_sum(bernoulli_entropy(self.forward(x, task)))
+
+    def fisher_log_likelihood(self, x, logits, seed):
+        return bernoulli_log_likelihood(x, logits)
+
+    def score(self, x, y, task: int):
+        noise = tf.random.stateless_normal([tf.shape(x)[0], self.latent], seed=[self.seed, task])
+        return self.negative_elbo(x, task, noise)
+
+    def sample(self, task: int, n: int, stream: int = 0):
+        """n images (Bernoulli means, [n, 784]) from task `task`'s decoder, z ~ N(0, I) fixed by
+        (seed, task, stream): the same codes after every task, so that changes show the network's."""
+        z = tf.random.stateless_normal([n, self.latent], seed=[self.seed, 1000 * stream + task])
+        return tf.sigmoid(self.decode(z, task))
+
+    def evaluate(self, trainer, learned: int, validation: bool) -> dict:
+        """After `learned` tasks: test negative ELBO of each task learned (and validation), and the
+        judge's accuracy on each task's samples (accuracy.csv)."""
+        judge = sample_judge(self.data_dir)
+        accuracy = []
+        for j in range(learned):
+            predicted = np.argmax(judge(self.sample(j, JUDGED_SAMPLES)), axis=1)
+            accuracy.append(100.0 * float(np.mean(np.isin(predicted, self.digits[j]))))
+            self.grid[learned - 1, j].assign(self.sample(j, GRID_SAMPLES, stream=1))
+        rows = {"accuracy": accuracy, "nll": [trainer.score(j) for j in range(learned)]}
+        if validation:
+            rows["validation_nll"] = [trainer.score(j, "validation") for j in range(learned)]
+        return rows
+
+    def pictures(self, learned: int) -> dict:
+        return {"samples.png": samples_png(self.grid.numpy()[:learned], self.digits)}
+
+
+def samples_png(grid, digits) -> bytes:
+    """Row i: samples of every task learned after training task i+1 (blank for tasks not yet seen)."""
+    rows, tasks, k = grid.shape[:3]
+    images = grid.reshape(rows, tasks, k, 28, 28).transpose(0, 3, 1, 2, 4).reshape(rows * 28, tasks * k * 28)
+    figure, axis = plt.subplots(figsize=(1.2 + tasks * k * 0.28, 0.6 + rows * 0.3), constrained_layout=True)
+    axis.imshow(images, cmap="gray", vmin=0, vmax=1)
+    axis.set_xticks(np.arange(tasks) * k * 28 + k * 14, ["".join(map(str, d)) for d in digits], fontsize=7)
+    axis.set_yticks(np.arange(rows) * 28 + 14, np.arange(1, rows + 1), fontsize=7)
+    axis.set(xlabel="samples of the task showing digit(s)", ylabel="after task")
+    for t in range(1, tasks):
+        axis.axvline(t * k * 28 - 0.5, color="tab:red", lw=0.6)
+    return figure_png(figure, dpi=110)
+
+
+@lru_cache(maxsize=1)
+def sample_judge(data_dir=None) -> keras.Model:
+    """A classifier of real MNIST (784-256-10, 3 epochs of Adam on the 60,000 training images, weights
+    and order fixed, so every run and resume has the same judge): it tells which digit a sample shows."""
+    train, _ = data.load_mnist(data_dir)
+    x, y = train.images.astype(np.float32) / 255.0, train.labels
+    judge = keras.Sequential([
+        keras.Input((data.PIXELS,)),
+        keras.layers.Dense(256, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(seed=0)),
+        keras.layers.Dense(10, kernel_initializer=keras.initializers.GlorotUniform(seed=1)),
+    ])
+    judge.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    for epoch in range(3):
+        order = np.random.default_rng([0, epoch]).permutation(len(y))
+        judge.fit(x[order], y[order], batch_size=128, epochs=1, shuffle=False, verbose=0)
+    return judge
+
+
+def build(config, tasks) -> VAE:
+    heads = 1 if config.scenario == "domain" else len(tasks)
+    return VAE(config.hidden, config.latent, tasks, heads, config.init, config.seed, config.data_dir)
