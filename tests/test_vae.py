@@ -157,3 +157,19 @@ def test_lwf_on_the_vae_is_refused_in_one_line(tmp_path):
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 1 and "LwF distils class probabilities" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+class StopBeforeTask2(Method):
+    def before_task(self, trainer, task):
+        if task == 1:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_vae_run_resumes_to_the_same_results(vae_finetuning, tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        vae_run(finetuning, StopBeforeTask2, tmp_path, "--protocol", "vae")
+    config = cli.parse(finetuning.HPARAMS, {}, "", ["--resume", str(tmp_path)])
+    resumed = run(Method, config, log=lambda *_: None)
+    folder, uninterrupted = vae_finetuning
+    assert resumed == uninterrupted  # test NLL and sample accuracy, to the last digit
+    assert (tmp_path / "samples.png").read_bytes() == (folder / "samples.png").read_bytes()
