@@ -20,19 +20,11 @@ def initializers(init: str) -> dict:
     return dict(kernel_initializer=keras.initializers.GlorotUniform(), bias_initializer="zeros")
 
 
-class Network(keras.Model):
-    """trunk -> head(task). With `heads == 1` every task shares one head (domain-incremental)."""
+class TaskNetwork(keras.Model):
+    """A trunk (`self.trunk`, layers) that every task uses, and one head per task (`self.heads`), or one
+    head shared by all tasks (domain-incremental)."""
 
-    def __init__(self, trunk: list, heads: int, classes: int, dropout: float, init: str = "glorot", inputs: int = 784):
-        super().__init__()
-        self.trunk = trunk
-        self.heads = [keras.layers.Dense(classes, name=f"head_{t}", **initializers(init)) for t in range(heads)]
-        self.dropout = keras.layers.Dropout(dropout) if dropout > 0 else None
-        self.forward(tf.zeros([1, inputs]), 0)
-        for t in range(1, heads):
-            self.heads[t](self.features(tf.zeros([1, inputs])))
-
-    def head(self, task: int) -> keras.layers.Dense:
+    def head(self, task: int):
         return self.heads[task if len(self.heads) > 1 else 0]
 
     @property
@@ -44,6 +36,19 @@ class Network(keras.Model):
         """What all tasks share, and so what consolidation protects: the trunk, plus the head if shared."""
         shared_head = self.heads[0].trainable_variables if len(self.heads) == 1 else []
         return self.trunk_variables + shared_head
+
+
+class Network(TaskNetwork):
+    """A classifier: trunk -> head(task)."""
+
+    def __init__(self, trunk: list, heads: int, classes: int, dropout: float, init: str = "glorot", inputs: int = 784):
+        super().__init__()
+        self.trunk = trunk
+        self.heads = [keras.layers.Dense(classes, name=f"head_{t}", **initializers(init)) for t in range(heads)]
+        self.dropout = keras.layers.Dropout(dropout) if dropout > 0 else None
+        self.forward(tf.zeros([1, inputs]), 0)
+        for t in range(1, heads):
+            self.heads[t](self.features(tf.zeros([1, inputs])))
 
     @property
     def shared_layers(self) -> list:

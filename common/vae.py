@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from common import data
-from common.models import initializers
+from common.models import TaskNetwork, initializers
 from common.results import figure_png, plt
 
 JUDGED_SAMPLES = 1000
@@ -49,7 +49,7 @@ def bernoulli_entropy(logits):
     return tf.nn.softplus(logits) - tf.sigmoid(logits) * logits
 
 
-class VAE(keras.Model):
+class VAE(TaskNetwork):
     def __init__(self, hidden: list[int], latent: int, tasks: list, heads: int, init: str, seed: int, data_dir=None,
                  inputs: int = data.PIXELS):
         super().__init__()
@@ -65,49 +65,28 @@ class VAE(keras.Model):
         for t in range(heads):
             self.forward(tf.zeros([1, inputs]), t)
 
-    def head(self, task: int) -> Head:
-        return self.heads[task if len(self.heads) > 1 else 0]
-
-    @property
-    def trunk_variables(self) -> list:
-        return [v for layer in self.trunk for v in layer.trainable_variables]
-
-    @property
-    def shared_variables(self) -> list:
-        shared_head = self.heads[0].trainable_variables if len(self.heads) == 1 else []
-        return self.trunk_variables + shared_head
-
     @property
     def shared_layers(self) -> list:
         """The weighted layers behind `shared_variables`, in the same order."""
         return self.trunk + ([self.heads[0].encoder, self.heads[0].decoder] if len(self.heads) == 1 else [])
 
     @staticmethod
-    def _stack(layers, x, trace):
-        for layer in layers:
+    def _chain(layers, x, trace):
+        """Dense layers, ReLU after all but the last; `trace` receives (layer, input, pre-activation)."""
+        for i, layer in enumerate(layers):
             inputs, x = x, layer(x)
             if trace is not None:
                 trace.append((layer, inputs, x))
-            x = tf.nn.relu(x)
+            x = tf.nn.relu(x) if i < len(layers) - 1 else x
         return x
 
     def encode(self, x, task: int, trace=None):
         """(mu, log sigma^2) of q(z|x)."""
-        encoder = self.head(task).encoder
-        h = self._stack(self.encoder_trunk, x, trace)
-        out = encoder(h)
-        if trace is not None:
-            trace.append((encoder, h, out))
-        return tf.split(out, 2, axis=1)
+        return tf.split(self._chain(self.encoder_trunk + [self.head(task).encoder], x, trace), 2, axis=1)
 
     def decode(self, z, task: int, trace=None):
         """The 784 pixel logits of p(x|z)."""
-        decoder = self.head(task).decoder
-        h = self._stack(self.decoder_trunk, z, trace)
-        logits = decoder(h)
-        if trace is not None:
-            trace.append((decoder, h, logits))
-        return logits
+        return self._chain(self.decoder_trunk + [self.head(task).decoder], z, trace)
 
     def forward(self, x, task: int, training=False, trace=None):
         """Pixel logits of the reconstruction of x: z sampled while training, z = mu otherwise."""
