@@ -12,7 +12,8 @@ the value with the best mean final validation accuracy (a VAE's: the lowest vali
 so the protocol needs `--validation N`), and
 reports that value's test results; `sweep.md` lists every value. Test data never chooses anything.
 `--sweep ewc:lamb=1e2,1e4,1e6` sweeps one method only (its own grid); repeat --sweep for several, one
-swept flag per method.
+swept flag per method. `--sweep-seeds 0` runs the swept values on seed 0 only, then the value chosen
+on seed 0's validation data on every other seed: a grid costs one seed, not all of them.
 """
 import argparse
 import importlib.util
@@ -69,21 +70,31 @@ def validation_score(summary) -> float:
     return summary["validation"]["final_avg_accuracy"] if "validation" in summary else -summary["validation_nll"]["final_avg"]
 
 
-def choose_by_validation(runs, out: Path) -> list:
-    """Keep, for each swept method, the runs of its value with the best mean validation score."""
+def by_value(runs) -> dict:
+    """{method: {swept value (None if not swept): [runs]}}."""
     groups = {}
     for run in runs:
         groups.setdefault(run["method"], {}).setdefault(run["value"], []).append(run)
+    return groups
+
+
+def validation_scores(values: dict, seeds) -> dict:
+    """The mean validation score of each swept value, over its runs of `seeds`."""
+    return {v: report.mean_std([validation_score(r["summary"]) for r in rs if r["seed"] in seeds])[0]
+            for v, rs in values.items()}
+
+
+def choose_by_validation(runs, out: Path, seeds) -> list:
+    """Keep, for each swept method, the runs of its value with the best mean validation score over `seeds`."""
     chosen, lines = [], ["| method | value | validation score | test final avg (%) | seeds |", "|---|---|---|---|---|"]
-    for method, values in groups.items():
+    for method, values in by_value(runs).items():
         if None in values:
             chosen += values[None]
             continue
-        score = {v: report.mean_std([validation_score(r["summary"]) for r in rs])[0]
-                 for v, rs in values.items()}
+        score = validation_scores(values, seeds)
         best = max(score, key=score.get)
         for value, group in values.items():
-            test = report.mean_std([r["summary"]["final_avg_accuracy"] for r in group])[0]
+            test = report.mean_std([r["summary"]["final_avg_accuracy"] for r in group if r["seed"] in seeds])[0]
             mark = " (chosen)" if value == best else ""
             lines.append(f"| {method} | {value}{mark} | {score[value]:.2f} | {test:.2f} | {len(group)} |")
         for run in values[best]:
@@ -108,6 +119,9 @@ def main():
     parser.add_argument("--sweep", action="append", default=[], metavar="[METHOD:]FLAG=V1,V2,...",
                         help="search a hyperparameter on the validation split (for one method, or every method "
                              "that has the flag); repeatable")
+    parser.add_argument("--sweep-seeds", metavar="SEEDS",
+                        help="run the swept values on these seeds only (default: every seed), then the value chosen "
+                             "on their validation data on every other seed")
     parser.add_argument("--reference", default="finetuning",
                         help="the method every other is compared with, paired by seed (if it ran)")
     args = parser.parse_args(argv[:split])
@@ -116,10 +130,7 @@ def main():
     unknown = [m for m in methods if m not in METHODS]
     if unknown or args.jobs < 1:
         parser.error(f"unknown method {unknown[0]}" if unknown else "--jobs must be >= 1")
-    try:
-        seeds = [int(s) for s in args.seeds.split(",")]
-    except ValueError:
-        parser.error(f"--seeds must be comma-separated integers (got {args.seeds!r})")
+    seeds = seed_list(args.seeds, "--seeds", parser)
     extra = {}
     for item in args.method_flags:
         name, _, flags = item.partition("=")
@@ -136,7 +147,10 @@ def main():
         if target and target not in METHODS:
             parser.error(f"--sweep: unknown method {target!r}")
         sweeps.append((target or None, flag.replace("-", "_"), listed.split(",")))
-    jobs = []
+    sweep_seeds = seeds if args.sweep_seeds is None else seed_list(args.sweep_seeds, "--sweep-seeds", parser)
+    if not set(sweep_seeds) <= set(seeds):
+        parser.error("--sweep-seeds must be some of --seeds")
+    jobs, swept = [], {}  # swept: method -> {value: (label, folder, argv)}
     for m in methods:
         module = script(m)
         flags = getattr(module, "FLAGS", {})
@@ -151,28 +165,63 @@ def main():
             folder = args.out / m / label if label else args.out / m
             argv = protocol + extra.get(m, []) + ([f"--{own[0][0].replace('_', '-')}", value] if label else [])
             cli.parse(module.HPARAMS, flags, "", argv)  # a bad swept value stops here too
-            jobs += [(f"{m} {label}" if label else m, m, s, folder / f"seed{s}", argv) for s in seeds]
-    jobs.sort(key=lambda job: seeds.index(job[2]))  # seed by seed: an interrupted campaign keeps whole seeds
-    pending = [job for job in jobs if not finished(job[3])]
-    print(f"{len(jobs)} runs in {args.out}: {len(jobs) - len(pending)} already finished, {len(pending)} to go", flush=True)
-    runner, threads = partial(run_script, cwd=ROOT), args.jobs
-    if args.ray is not None and pending:
-        try:
-            runner, threads = RayRunner(args.ray or None, args.jobs, ROOT), len(pending)  # Ray schedules them
-        except ImportError:
-            parser.error("--ray needs Ray: pip install -r requirements-ray.txt")
-    with ThreadPoolExecutor(threads) as pool:
-        for done, line in enumerate(pool.map(partial(run_one, runner=runner), pending), 1):
-            print(f"[{done}/{len(pending)}] {line}", flush=True)
-    runs = report.load_runs(args.out)
-    for run in runs:
-        part = run["path"].parent.name  # FLAG=VALUE for a swept run (a run's own folder is seedN)
-        run["value"] = part if sweeps and "=" in part else None
+            if label:
+                swept.setdefault(m, {})[label] = (f"{m} {label}", folder, argv)
+            jobs += [(f"{m} {label}" if label else m, m, s, folder / f"seed{s}", argv)
+                     for s in (sweep_seeds if label else seeds)]
+    runner = execute(jobs, args, seeds, parser)
+    later = [s for s in seeds if s not in sweep_seeds]
+    if swept and later:  # the chosen value of each swept method, on the other seeds
+        runs = labelled(report.load_runs(args.out), sweeps)
+        jobs = []
+        for m, values in by_value(runs).items():
+            if m in swept:
+                score = validation_scores(values, sweep_seeds)
+                name, folder, argv = swept[m][max(score, key=score.get)]
+                jobs += [(name, m, s, folder / f"seed{s}", argv) for s in later]
+        execute(jobs, args, seeds, parser, runner)
+    runs = labelled(report.load_runs(args.out), sweeps)
     if sweeps:
-        runs = choose_by_validation(runs, args.out)
+        runs = choose_by_validation(runs, args.out, sweep_seeds)
     print(report.write_tables(report.table_rows(runs, reference=args.reference), args.out, args.reference))
     report.plot_comparison(runs, args.out)
 
+
+def seed_list(text: str, flag: str, parser) -> list[int]:
+    try:
+        return [int(s) for s in text.split(",")]
+    except ValueError:
+        parser.error(f"{flag} must be comma-separated integers (got {text!r})")
+
+
+def labelled(runs, sweeps) -> list:
+    """The runs, each with its swept value ("FLAG=VALUE", from its folder) or None."""
+    for run in runs:
+        part = run["path"].parent.name  # FLAG=VALUE for a swept run (a run's own folder is seedN)
+        run["value"] = part if sweeps and "=" in part else None
+    return runs
+
+
+def execute(jobs, args, seeds, parser, runner=None):
+    """Run the jobs that have not finished, seed by seed (an interrupted campaign keeps whole seeds);
+    returns the runner, to be reused."""
+    jobs = sorted(jobs, key=lambda job: seeds.index(job[2]))
+    pending = [job for job in jobs if not finished(job[3])]
+    print(f"{len(jobs)} runs in {args.out}: {len(jobs) - len(pending)} already finished, {len(pending)} to go", flush=True)
+    threads = args.jobs
+    if runner is None:
+        runner = partial(run_script, cwd=ROOT)
+        if args.ray is not None and pending:
+            try:
+                runner = RayRunner(args.ray or None, args.jobs, ROOT)
+            except ImportError:
+                parser.error("--ray needs Ray: pip install -r requirements-ray.txt")
+    if isinstance(runner, RayRunner):
+        threads = max(1, len(pending))  # Ray schedules them
+    with ThreadPoolExecutor(threads) as pool:
+        for done, line in enumerate(pool.map(partial(run_one, runner=runner), pending), 1):
+            print(f"[{done}/{len(pending)}] {line}", flush=True)
+    return runner
 
 if __name__ == "__main__":
     main()

@@ -113,3 +113,18 @@ def test_ray_missing_is_one_line(tmp_path):
                             env=os.environ | {"PYTHONPATH": str(tmp_path)})
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "compare.py: error: --ray needs Ray: pip install -r requirements-ray.txt" in result.stderr
+
+
+def test_sweep_on_one_seed_then_the_chosen_value_on_the_others(tmp_path):
+    compare("--out", str(tmp_path), "--methods", "anpyc_wo_np,finetuning", "--seeds", "0,1", "--sweep-seeds", "0",
+            "--sweep", "lamb=0,1000", "--", *SLICE, "--validation", "200")
+    runs = report.load_runs(tmp_path)
+    swept = sorted((r["path"].parent.name, r["seed"]) for r in runs if r["method"] == "anpyc_wo_np")
+    scores = {r["path"].parent.name: r["summary"]["validation"]["final_avg_accuracy"] for r in runs
+              if r["method"] == "anpyc_wo_np" and r["seed"] == 0}
+    best = max(scores, key=scores.get)
+    assert swept == sorted([("lamb=0", 0), ("lamb=1000", 0), (best, 1)])  # the other value never runs on seed 1
+    assert sorted(r["seed"] for r in runs if r["method"] == "finetuning") == [0, 1]
+    sweep = (tmp_path / "sweep.md").read_text()
+    assert f"| anpyc_wo_np | {best} (chosen) |" in sweep
+    assert f"| anpyc_wo_np ({best}) |" in (tmp_path / "table.md").read_text()
