@@ -25,7 +25,7 @@ from functools import partial
 from pathlib import Path
 
 from common import cli, report
-from common.results import RESULTS, write_atomic
+from common.results import RESULTS
 from common.runner import RayRunner, run_script
 
 ROOT = Path(__file__).resolve().parent
@@ -63,44 +63,6 @@ def run_one(job, runner):
     last = (folder / "log.txt").read_text().strip().splitlines()[-1:] or [""]
     status = ("resumed and done" if resume else "done") if code == 0 else f"FAILED ({last[0]})"
     return f"{label} seed {seed}: {status} in {time.perf_counter() - start:.0f}s"
-
-
-def validation_score(summary) -> float:
-    """Higher is better: the final average validation accuracy, or minus a VAE's validation negative ELBO."""
-    return summary["validation"]["final_avg_accuracy"] if "validation" in summary else -summary["validation_nll"]["final_avg"]
-
-
-def by_value(runs) -> dict:
-    """{method: {swept value (None if not swept): [runs]}}."""
-    groups = {}
-    for run in runs:
-        groups.setdefault(run["method"], {}).setdefault(run["value"], []).append(run)
-    return groups
-
-
-def validation_scores(values: dict, seeds) -> dict:
-    """The mean validation score of each swept value, over its runs of `seeds`."""
-    return {v: report.mean_std([validation_score(r["summary"]) for r in rs if r["seed"] in seeds])[0]
-            for v, rs in values.items()}
-
-
-def choose_by_validation(runs, out: Path, seeds) -> list:
-    """Keep, for each swept method, the runs of its value with the best mean validation score over `seeds`."""
-    chosen, lines = [], ["| method | value | validation score | test final avg (%) | seeds |", "|---|---|---|---|---|"]
-    for method, values in by_value(runs).items():
-        if None in values:
-            chosen += values[None]
-            continue
-        score = validation_scores(values, seeds)
-        best = max(score, key=score.get)
-        for value, group in values.items():
-            test = report.mean_std([r["summary"]["final_avg_accuracy"] for r in group if r["seed"] in seeds])[0]
-            mark = " (chosen)" if value == best else ""
-            lines.append(f"| {method} | {value}{mark} | {score[value]:.2f} | {test:.2f} | {len(group)} |")
-        for run in values[best]:
-            chosen.append(run | {"method": f"{method} ({best})"})
-    write_atomic(out / "sweep.md", "\n".join(lines) + "\n")
-    return chosen
 
 
 def main():
@@ -172,17 +134,16 @@ def main():
     runner = execute(jobs, args, seeds, parser)
     later = [s for s in seeds if s not in sweep_seeds]
     if swept and later:  # the chosen value of each swept method, on the other seeds
-        runs = labelled(report.load_runs(args.out), sweeps)
         jobs = []
-        for m, values in by_value(runs).items():
+        for m, values in report.by_value(report.load_runs(args.out)).items():
             if m in swept:
-                score = validation_scores(values, sweep_seeds)
+                score = report.validation_scores(values, sweep_seeds)
                 name, folder, argv = swept[m][max(score, key=score.get)]
                 jobs += [(name, m, s, folder / f"seed{s}", argv) for s in later]
         execute(jobs, args, seeds, parser, runner)
-    runs = labelled(report.load_runs(args.out), sweeps)
+    runs = report.load_runs(args.out)
     if sweeps:
-        runs = choose_by_validation(runs, args.out, sweep_seeds)
+        runs = report.choose_by_validation(runs, args.out, sweep_seeds)
     print(report.write_tables(report.table_rows(runs, reference=args.reference), args.out, args.reference))
     report.plot_comparison(runs, args.out)
 
@@ -192,14 +153,6 @@ def seed_list(text: str, flag: str, parser) -> list[int]:
         return [int(s) for s in text.split(",")]
     except ValueError:
         parser.error(f"{flag} must be comma-separated integers (got {text!r})")
-
-
-def labelled(runs, sweeps) -> list:
-    """The runs, each with its swept value ("FLAG=VALUE", from its folder) or None."""
-    for run in runs:
-        part = run["path"].parent.name  # FLAG=VALUE for a swept run (a run's own folder is seedN)
-        run["value"] = part if sweeps and "=" in part else None
-    return runs
 
 
 def execute(jobs, args, seeds, parser, runner=None):

@@ -5,7 +5,8 @@
 writes into each folder table.md and table.csv (per method: final average accuracy, mean ± sample sd
 over seeds and the 95% CI of the mean, BWT, forgetting, and the paired difference to the reference
 method with its 95% CI and paired t-test p-value), average_accuracy.png, first_task.png,
-learning_accuracy.png and heatmap_<method>.png.
+learning_accuracy.png and heatmap_<method>.png. A method swept with compare.py --sweep is shown at the
+value with the best validation score, as compare.py chose it (sweep.md lists every value).
 """
 import argparse
 from pathlib import Path
@@ -24,7 +25,7 @@ def main(argv=None):
         if not runs:
             parser.error(f"no finished runs in {folder}")
     for folder in args.folders:
-        runs = report.load_runs(folder)
+        runs = report.choose_by_validation(report.load_runs(folder), folder)
         print(f"{folder}:\n" + report.write_tables(report.table_rows(runs, reference=args.reference), folder, args.reference))
         for path in report.plot_comparison(runs, folder):
             print("wrote", path)

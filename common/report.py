@@ -1,7 +1,8 @@
 """Reading a folder of finished runs back: per-method tables and comparison figures.
 
 A run is any folder below the given one that holds config.json and summary.json; its method is the
-stem of the script that wrote it (`ewc`, `anpyc_wi_np`, ...).
+stem of the script that wrote it (`ewc`, `anpyc_wi_np`, ...), and its swept value the name of its parent
+folder when that reads FLAG=VALUE (compare.py --sweep writes METHOD/FLAG=VALUE/seedN).
 """
 import csv
 import io
@@ -33,6 +34,7 @@ def load_runs(folder: Path) -> list[dict]:
             "method": Path(config["script"]).stem, "seed": config["seed"], "config": config,
             "summary": summary, "matrix": read_matrix(summary_path.with_name("accuracy.csv")),
             "path": summary_path.parent,
+            "value": summary_path.parent.parent.name if "=" in summary_path.parent.parent.name else None,
         })
     return runs
 
@@ -42,6 +44,47 @@ def by_method(runs) -> dict[str, list[dict]]:
     for run in runs:
         groups.setdefault(run["method"], []).append(run)
     return groups
+
+
+def validation_score(summary) -> float:
+    """Higher is better: the final average validation accuracy, or minus a VAE's validation negative ELBO."""
+    return summary["validation"]["final_avg_accuracy"] if "validation" in summary else -summary["validation_nll"]["final_avg"]
+
+
+def by_value(runs) -> dict:
+    """{method: {swept value (None if not swept): [runs]}}."""
+    groups = {}
+    for run in runs:
+        groups.setdefault(run["method"], {}).setdefault(run["value"], []).append(run)
+    return groups
+
+
+def validation_scores(values: dict, seeds) -> dict:
+    """The mean validation score of each swept value, over its runs of `seeds`."""
+    return {v: mean_std([validation_score(r["summary"]) for r in rs if r["seed"] in seeds])[0]
+            for v, rs in values.items()}
+
+
+def choose_by_validation(runs, folder: Path, seeds=None) -> list:
+    """Keep, for each swept method, the runs of its value with the best mean validation score over `seeds`
+    (by default the seeds every value ran: the sweep's seeds), and list every value in folder/sweep.md."""
+    chosen, lines = [], ["| method | value | validation score | test final avg (%) | seeds |", "|---|---|---|---|---|"]
+    for method, values in by_value(runs).items():
+        if None in values:
+            chosen += values[None]
+            continue
+        common = seeds or set.intersection(*({r["seed"] for r in group} for group in values.values()))
+        score = validation_scores(values, common)
+        best = max(score, key=score.get)
+        for value, group in values.items():
+            test = mean_std([r["summary"]["final_avg_accuracy"] for r in group if r["seed"] in common])[0]
+            mark = " (chosen)" if value == best else ""
+            lines.append(f"| {method} | {value}{mark} | {score[value]:.2f} | {test:.2f} | {len(group)} |")
+        for run in values[best]:
+            chosen.append(run | {"method": f"{method} ({best})"})
+    if len(lines) > 2:
+        write_atomic(folder / "sweep.md", "\n".join(lines) + "\n")
+    return chosen
 
 
 def mean_std(values) -> tuple[float, float]:
@@ -74,8 +117,9 @@ def paired_difference(runs, reference_runs, metric) -> dict:
 
 def table_rows(runs, metric="final_avg_accuracy", reference: str | None = None) -> list[dict]:
     """One row per method, best final average accuracy first. With `reference` (a method), each row also
-    has the paired difference to it over the seeds both ran."""
+    has the paired difference to it over the seeds both ran (a swept method is found by its own name)."""
     groups, rows = by_method(runs), []
+    reference = next((m for m in groups if reference in (m, m.split(" (")[0])), None)
     for method, group in groups.items():
         row = {"method": method, "seeds": len(group)}
         for name in (metric, "bwt", "forgetting"):
@@ -85,7 +129,9 @@ def table_rows(runs, metric="final_avg_accuracy", reference: str | None = None) 
         if all("nll" in run["summary"] for run in group):  # a VAE: its test negative ELBO too
             for name in ("final_avg", "bwt", "forgetting"):
                 row["nll_" + name], row["nll_" + name + "_sd"] = mean_std([run["summary"]["nll"][name] for run in group])
-        if reference in groups:
+        if method == reference:
+            row["reference"] = True
+        elif reference:
             row |= paired_difference(group, groups[reference], metric)
         rows.append(row)
     return sorted(rows, key=lambda row: -row[metric])
@@ -111,7 +157,7 @@ def write_tables(rows, folder: Path, reference: str | None = None) -> str:
                  f"{_cell(r['forgetting'])} ± {_cell(r['forgetting_sd'])}"]
         if nll:
             cells += [f"{_cell(r[f'nll_{name}'])} ± {_cell(r[f'nll_{name}_sd'])}" for name in ("final_avg", "bwt", "forgetting")]
-        if paired and r["method"] == reference:
+        if paired and r.get("reference"):
             cells += ["(reference)", ""]
         elif paired:
             diff, ci = r["diff"], r["diff_ci95"]

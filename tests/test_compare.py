@@ -128,3 +128,13 @@ def test_sweep_on_one_seed_then_the_chosen_value_on_the_others(tmp_path):
     sweep = (tmp_path / "sweep.md").read_text()
     assert f"| anpyc_wo_np | {best} (chosen) |" in sweep
     assert f"| anpyc_wo_np ({best}) |" in (tmp_path / "table.md").read_text()
+    table, sweep = (tmp_path / "table.md").read_text(), (tmp_path / "sweep.md").read_text()
+    for name in ("table.md", "sweep.md"):
+        (tmp_path / name).unlink()
+    redraw = [sys.executable, "plot_results.py", str(tmp_path), "--reference", "finetuning"]
+    assert subprocess.run(redraw, cwd=ROOT, capture_output=True).returncode == 0
+    assert (tmp_path / "table.md").read_text() == table  # redrawn at the value chosen on seed 0, not pooled
+    assert (tmp_path / "sweep.md").read_text() == sweep
+    subprocess.run(redraw[:-1] + ["anpyc_wo_np"], cwd=ROOT, check=True, capture_output=True)
+    assert f"| anpyc_wo_np ({best}) | " in (redrawn := (tmp_path / "table.md").read_text())
+    assert "(reference)" in redrawn and "vs anpyc_wo_np: difference" in redrawn  # a swept method as the reference
