@@ -46,6 +46,18 @@ def by_method(runs) -> dict[str, list[dict]]:
     return groups
 
 
+def final_nll(run) -> float:
+    return run["summary"]["nll"]["final_avg"]
+
+
+def final_accuracy(run) -> float:
+    return run["summary"]["final_avg_accuracy"]
+
+
+def is_vae(runs) -> bool:
+    return bool(runs) and all("nll" in run["summary"] for run in runs)
+
+
 def validation_score(summary) -> float:
     """Higher is better: the final average validation accuracy, or minus a VAE's validation negative ELBO."""
     return summary["validation"]["final_avg_accuracy"] if "validation" in summary else -summary["validation_nll"]["final_avg"]
@@ -68,7 +80,9 @@ def validation_scores(values: dict, seeds) -> dict:
 def choose_by_validation(runs, folder: Path, seeds=None) -> list:
     """Keep, for each swept method, the runs of its value with the best mean validation score over `seeds`
     (by default the seeds every value ran: the sweep's seeds), and list every value in folder/sweep.md."""
-    chosen, lines = [], ["| method | value | validation score | test final avg (%) | seeds |", "|---|---|---|---|---|"]
+    vae, chosen = is_vae(runs), []
+    number = "negative ELBO (nats)" if vae else "final average accuracy (%)"
+    lines = [f"| method | value | validation {number} | test {number} | seeds |", "|---|---|---|---|---|"]
     for method, values in by_value(runs).items():
         if None in values:
             chosen += values[None]
@@ -77,9 +91,9 @@ def choose_by_validation(runs, folder: Path, seeds=None) -> list:
         score = validation_scores(values, common)
         best = max(score, key=score.get)
         for value, group in values.items():
-            test = mean_std([r["summary"]["final_avg_accuracy"] for r in group if r["seed"] in common])[0]
+            test = mean_std([(final_nll if vae else final_accuracy)(r) for r in group if r["seed"] in common])[0]
             mark = " (chosen)" if value == best else ""
-            lines.append(f"| {method} | {value}{mark} | {score[value]:.2f} | {test:.2f} | {len(group)} |")
+            lines.append(f"| {method} | {value}{mark} | {-score[value] if vae else score[value]:.2f} | {test:.2f} | {len(group)} |")
         for run in values[best]:
             chosen.append(run | {"method": f"{method} ({best})"})
     if len(lines) > 2:
@@ -103,10 +117,11 @@ def ci95(values) -> float:
     return float(stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values)))
 
 
-def paired_difference(runs, reference_runs, metric) -> dict:
-    """Mean of (method - reference) over the seeds both have, its 95% CI and a paired t-test p-value."""
-    reference = {run["seed"]: run["summary"][metric] for run in reference_runs}
-    differences = [run["summary"][metric] - reference[run["seed"]] for run in runs if run["seed"] in reference]
+def paired_difference(runs, reference_runs, value) -> dict:
+    """Mean of value(method run) - value(reference run) over the seeds both have, its 95% CI and a paired
+    t-test p-value."""
+    reference = {run["seed"]: value(run) for run in reference_runs}
+    differences = [value(run) - reference[run["seed"]] for run in runs if run["seed"] in reference]
     if len(differences) < 2:
         return {"diff": float(np.mean(differences)) if differences else float("nan"), "diff_ci95": float("nan"),
                 "p_value": float("nan"), "pairs": len(differences)}
@@ -115,26 +130,27 @@ def paired_difference(runs, reference_runs, metric) -> dict:
             "pairs": len(differences)}
 
 
-def table_rows(runs, metric="final_avg_accuracy", reference: str | None = None) -> list[dict]:
-    """One row per method, best final average accuracy first. With `reference` (a method), each row also
-    has the paired difference to it over the seeds both ran (a swept method is found by its own name)."""
-    groups, rows = by_method(runs), []
+def table_rows(runs, reference: str | None = None) -> list[dict]:
+    """One row per method, best first: by final average accuracy, or for VAEs by the final average test
+    negative ELBO (lower is better). With `reference` (a method), each row also has the paired difference
+    to it in that number over the seeds both ran (a swept method is found by its own name)."""
+    groups, rows, vae = by_method(runs), [], is_vae(runs)
     reference = next((m for m in groups if reference in (m, m.split(" (")[0])), None)
     for method, group in groups.items():
         row = {"method": method, "seeds": len(group)}
-        for name in (metric, "bwt", "forgetting"):
+        for name in ("final_avg_accuracy", "bwt", "forgetting"):
             values = [run["summary"][name] for run in group]
             row[name], row[name + "_sd"] = mean_std(values)
             row[name + "_ci95"] = ci95(values)
-        if all("nll" in run["summary"] for run in group):  # a VAE: its test negative ELBO too
+        if vae:
             for name in ("final_avg", "bwt", "forgetting"):
                 row["nll_" + name], row["nll_" + name + "_sd"] = mean_std([run["summary"]["nll"][name] for run in group])
         if method == reference:
             row["reference"] = True
         elif reference:
-            row |= paired_difference(group, groups[reference], metric)
+            row |= paired_difference(group, groups[reference], final_nll if vae else final_accuracy)
         rows.append(row)
-    return sorted(rows, key=lambda row: -row[metric])
+    return sorted(rows, key=lambda row: row["nll_final_avg"] if vae else -row["final_avg_accuracy"])
 
 
 def _cell(value, fmt=".2f") -> str:
@@ -144,12 +160,12 @@ def _cell(value, fmt=".2f") -> str:
 def write_tables(rows, folder: Path, reference: str | None = None) -> str:
     """table.md and table.csv in `folder`; returns the Markdown. Columns: mean ± sample sd over seeds, the
     95% CI half-width of the mean, for VAEs the test negative ELBO's, and with a reference the paired
-    difference to it (mean [95% CI], p)."""
+    difference to it (mean [95% CI], p) in final average accuracy, or for VAEs in negative ELBO."""
     paired, nll = any("diff" in r for r in rows), all("nll_final_avg" in r for r in rows) and rows
     accuracy = "final average sample accuracy (%)" if nll else "final average accuracy (%)"
     columns = ["method", accuracy, "95% CI", "BWT", "forgetting"]
     columns += ["final average negative ELBO (nats)", "ELBO BWT", "ELBO forgetting"] if nll else []
-    columns += [f"vs {reference}: difference [95% CI]", "p"] if paired else []
+    columns += [f"vs {reference}: {'ELBO ' if nll else ''}difference [95% CI]", "p"] if paired else []
     lines = ["| " + " | ".join(columns + ["seeds"]) + " |", "|---" * (len(columns) + 1) + "|"]
     for r in rows:
         cells = [r["method"], f"{_cell(r['final_avg_accuracy'])} ± {_cell(r['final_avg_accuracy_sd'])}",

@@ -52,4 +52,18 @@ def test_table_statistics_match_hand_computation():
     assert rows["a"]["diff"] == pytest.approx(5 / 3) and rows["a"]["pairs"] == 3
     assert rows["a"]["diff_ci95"] == pytest.approx(4.302653 * (4 / 3) ** 0.5 / 3 ** 0.5, rel=1e-6)
     assert rows["a"]["p_value"] == pytest.approx(1 - 2.5 / 8.25**0.5, rel=1e-5)
-    assert rows["ref"]["diff"] == 0 and rows["a"]["final_avg_accuracy_sd"] == pytest.approx((38.75 / 3) ** 0.5)
+    assert rows["ref"]["reference"] and "diff" not in rows["ref"] and rows["a"]["final_avg_accuracy_sd"] == pytest.approx((38.75 / 3) ** 0.5)
+
+
+def test_vae_tables_pair_and_rank_by_negative_elbo():
+    from common import report
+
+    def vae(method, seed, nll, accuracy):
+        summary = {"final_avg_accuracy": accuracy, "bwt": 0.0, "forgetting": 0.0,
+                   "nll": {"final_avg": nll, "bwt": 0.0, "forgetting": 0.0}}
+        return {"method": method, "seed": seed, "summary": summary}
+
+    # lower ELBO first, though its sample accuracy is lower; differences -10, -12: mean -11
+    runs = [vae("a", 0, 120.0, 90.0), vae("a", 1, 118.0, 91.0), vae("ref", 0, 130.0, 95.0), vae("ref", 1, 130.0, 96.0)]
+    rows = report.table_rows(runs, reference="ref")
+    assert [r["method"] for r in rows] == ["a", "ref"] and rows[0]["diff"] == pytest.approx(-11.0)
