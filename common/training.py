@@ -1,9 +1,10 @@
 """The shared training loop: a compiled epoch, evaluation, and task-wide means for importance measures.
 
-Speed comes from three choices. A whole epoch is one tf.function call (the batch loop runs in the
-graph, with no Python per step). The images live on the run's device once, as uint8; each batch is
-gathered, permuted and scaled inside the graph. Each task's functions are traced once and reused for
-every epoch of that task.
+Speed comes from four choices. A whole epoch is one tf.function call (the batch loop runs in the
+graph, with no Python per step). The images live on the run's device once, as uint8. While a task
+trains, its training images are held permuted and scaled, so a step's batch is one gather; evaluation,
+importance and replay of older tasks gather, permute and scale each batch inside the graph. Each task's
+functions are traced once and reused for every epoch of that task.
 """
 import math
 import time
@@ -39,6 +40,12 @@ class TaskData:
         }
         self.size = len(task.train.labels)
         self.permutation = None if task.permutation is None else tf.constant(task.permutation)
+
+    def training_set(self):
+        """(x float32 [n, 784] in [0, 1], y int32 [n]): the whole training split, permuted and scaled at
+        once, so that each training step's batch is one gather. The trainer holds it only while the task
+        trains: a sequence of 100 tasks still needs one task's worth of it."""
+        return self.batch(tf.range(self.size))
 
     def batch(self, indices, split="train"):
         """(x float32 [b, 784] in [0, 1], y int32 [b]) for the given indices of `split`."""
@@ -121,9 +128,10 @@ class Trainer:
     def _epoch_fn(self, task: int):
         if task in self._epoch_fns:
             return self._epoch_fns[task]
-        model, method, data = self.model, self.method, self.data[task]
+        model, method = self.model, self.method
         variables = method.trainable_variables(model, task)
         batch_size = self.config.batch_size
+        images, labels = self.data[task].training_set()
 
         def step(x, y, indices):
             with tf.GradientTape(persistent=method.uses_task_gradients) as tape:
@@ -145,7 +153,7 @@ class Trainer:
             total = tf.constant(0.0)
             for i in tf.range(count):
                 indices = order[i * batch_size : (i + 1) * batch_size]
-                total += step(*data.batch(indices), indices)
+                total += step(tf.gather(images, indices), tf.gather(labels, indices), indices)
             return total / tf.cast(count, tf.float32)
 
         self._epoch_fns[task] = epoch
