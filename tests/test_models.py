@@ -1,0 +1,31 @@
+"""The networks' dropout: its rate, its expectation, off at evaluation, and repeatable by seed."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from common import models
+
+
+@pytest.mark.parametrize("rate, dropped", [(0.5, 0.5), (0.1, 26 / 256), (0.25, 0.25)])
+def test_dropout_drops_its_rate_and_keeps_the_expectation(rate, dropped):
+    x = tf.ones([256, 512])
+    y = models.dropout(x, rate, tf.constant([1, 2], tf.int64)).numpy()
+    assert abs((y == 0).mean() - dropped) < 0.005  # 131,072 units: the sd of the share is < 0.0015
+    assert np.unique(y) == pytest.approx([0.0, 1 / (1 - dropped)])
+    assert abs(y.mean() - 1) < 0.01
+
+
+def network(seed):
+    keras.utils.set_random_seed(seed)
+    return models.build("mlp", [64, 32], 1, 10, dropout=0.5)
+
+
+def test_dropout_is_off_at_evaluation_and_repeats_with_the_seed():
+    x = tf.random.stateless_uniform([8, 784], [0, 0])
+    a, b = network(3), network(3)
+    assert np.array_equal(a.features(x), a.features(x))  # training=False: no dropout
+    first = a.features(x, training=True)
+    assert np.array_equal(first, b.features(x, training=True))  # the same seed, the same masks
+    assert not np.array_equal(first, a.features(x, training=True))  # a new mask at every call
+    assert not np.array_equal(first, network(4).features(x, training=True))
