@@ -48,7 +48,7 @@ class SI(ConsolidationMethod):
         before = [tf.identity(v) for v in shared]
         super().apply_step(optimizer, grads, variables, task_grads)  # the penalty's proximal step included
         for path, g, b, v in zip(self.path, task_grads, before, shared):
-            path.assign_add(-g * (v - b))
+            path.assign_sub(g * (v - b))
 
     def task_importance(self, trainer, task):
         xi = self.config.xi

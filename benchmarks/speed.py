@@ -8,7 +8,9 @@ our fine-tuning step, (c) of ANPyC's step with the consolidation penalty, (d) of
 retraining step (masked gradients), (e) ANPyC's importance over a task, (f) EWC's Fisher and MAS's
 importance over a task, (g) an epoch of SI (its per-step path integral); (h) peak resident memory
 after setting up and training one epoch of a 100-task permuted sequence, against a 1-task one; (j)
-the TensorBoard summaries a run writes after each epoch.
+the TensorBoard summaries a run writes after each epoch; (k) the time per step of fine-tuning, SI and
+EWC on the published split-MNIST protocol vdv2019-split (MLP 400-400, Adam, batch 128), on a task
+that has the penalty.
 Each time is the best of `--repeats` calls after a first, tracing call.
 """
 import argparse
@@ -23,7 +25,7 @@ from types import SimpleNamespace
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / "baselines")]
 
-from common import consolidation, data, importance, models, protocols  # noqa: E402
+from common import cli, consolidation, data, importance, models, protocols  # noqa: E402
 from common.method import Method  # noqa: E402
 from common.run import device_name  # noqa: E402
 from common.summaries import Summaries  # noqa: E402
@@ -35,6 +37,9 @@ import tensorflow as tf  # noqa: E402
 from anpyc_wi_np import PrunedANPyC  # noqa: E402
 from anpyc_wo_np import ANPyC  # noqa: E402
 from si import SI  # noqa: E402
+import ewc  # noqa: E402
+import finetuning  # noqa: E402
+import si  # noqa: E402
 
 
 def config(**overrides):
@@ -106,6 +111,20 @@ def measure(cfg, tasks, repeats):
     return times
 
 
+def published_steps(repeats, subset):
+    """(k): milliseconds per step of fine-tuning, SI and EWC on vdv2019-split's second task."""
+    tasks = data.make_benchmark("split", 2, 0, subset=subset)
+    times = {}
+    for key, script, method_cls in (("finetuning", finetuning, Method), ("SI", si, SI), ("EWC", ewc, ewc.EWC)):
+        cfg = cli.parse(script.HPARAMS, getattr(script, "FLAGS", {}), "", ["--protocol", "vdv2019-split"])
+        trainer = trainer_for(method_cls, cfg, tasks)
+        trainer.method.after_task(trainer, 0)
+        trainer.method.before_task(trainer, 1)
+        steps = -(-trainer.data[1].size // cfg.batch_size)
+        times[key] = best_time(lambda: trainer.train(1, 1), repeats) / steps * 1000
+    return times
+
+
 def peak_memory_mb(tasks, subset):
     """(h), in a fresh process: set up a `tasks`-task permuted sequence and train one epoch."""
     argv = [sys.executable, __file__, "--memory-probe", str(tasks)] + (["--subset", str(subset)] if subset else [])
@@ -152,6 +171,12 @@ def main():
         for label, top, bottom, target in ratios:
             value = times[top] / times[bottom]
             print(f"| {label} | {value:.2f} | <= {target} {'met' if value <= target else 'MISSED'} |")
+    steps = published_steps(repeats, subset)
+    print("\n(k) vdv2019-split (MLP 400-400, Adam, batch 128), per step\n| method | ms | / fine-tuning | target |\n|---|---|---|---|")
+    for key, ms in steps.items():
+        ratio = ms / steps["finetuning"]
+        target = "" if key == "finetuning" else f"<= 1.15 {'met' if ratio <= 1.15 else 'MISSED'}"
+        print(f"| {key} | {ms:.2f} | {ratio:.2f} | {target} |")
     one, hundred = peak_memory_mb(1, subset), peak_memory_mb(100, subset)
     print(f"\n(h) peak resident memory: 1 task {one:.0f} MB, 100 tasks {hundred:.0f} MB, "
           f"difference {hundred - one:.0f} MB (target <= 300 MB {'met' if hundred - one <= 300 else 'MISSED'})")

@@ -30,6 +30,18 @@ FLAGS = {
 }
 
 
+@tf.custom_gradient
+def quadratic(theta, omega, anchor):
+    """sum Omega (theta - theta*)^2, with its gradient 2 Omega (theta - theta*) taken from the forward
+    pass's own product: fewer passes over the weights than automatic differentiation makes."""
+    weighted = omega * (theta - anchor)
+
+    def gradient(upstream):
+        return 2.0 * upstream * weighted, None, None
+
+    return tf.reduce_sum(weighted * (theta - anchor)), gradient
+
+
 class Consolidation:
     """The accumulated importance Omega and the anchor theta*, one variable per shared variable."""
 
@@ -39,9 +51,7 @@ class Consolidation:
         self.anchor = [tf.Variable(v, trainable=False) for v in variables]
 
     def penalty(self):
-        return tf.add_n(
-            [tf.reduce_sum(o * tf.square(v - a)) for o, v, a in zip(self.omega, self.variables, self.anchor)]
-        )
+        return tf.add_n([quadratic(tf.convert_to_tensor(v), o, a) for o, v, a in zip(self.omega, self.variables, self.anchor)])
 
     def proximal_step(self, c):
         """theta <- argmin_t  c/2 * Omega (t - theta*)^2 + (t - theta)^2 / 2, element-wise."""
