@@ -157,7 +157,7 @@ def main():
             ("d", "ANPyC retraining epoch (masks)"), ("e", "ANPyC importance over the task"),
             ("f_ewc", "EWC Fisher over the task"), ("f_mas", "MAS importance over the task"), ("g", "SI epoch"),
             ("j", "TensorBoard summaries of one epoch")]
-    ratios = [("c / a", "c", "a", 0.8), ("c / b", "c", "b", 1.15), ("d / b", "d", "b", 1.15), ("e / b", "e", "b", 1.0),
+    ratios = [("c / a", "c", "a", 0.6), ("c / b", "c", "b", 1.15), ("d / b", "d", "b", 1.15), ("e / b", "e", "b", 1.0),
               ("MAS / b", "f_mas", "b", 1.0), ("EWC / b", "f_ewc", "b", 2.0), ("g / b", "g", "b", 1.15),
               ("j / b", "j", "b", 0.02)]
     for model in args.models.split(","):

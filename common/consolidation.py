@@ -49,15 +49,21 @@ class Consolidation:
         self.variables = variables
         self.omega = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
         self.anchor = [tf.Variable(v, trainable=False) for v in variables]
+        self.pull = [tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]  # see prepare_step
 
     def penalty(self):
         return tf.add_n([quadratic(tf.convert_to_tensor(v), o, a) for o, v, a in zip(self.omega, self.variables, self.anchor)])
 
-    def proximal_step(self, c):
-        """theta <- argmin_t  c/2 * Omega (t - theta*)^2 + (t - theta)^2 / 2, element-wise."""
-        for o, v, a in zip(self.omega, self.variables, self.anchor):
-            cv = tf.cast(c, v.dtype)
-            v.assign((v + cv * o * a) / (1.0 + cv * o))
+    def prepare_step(self, c):
+        """Ready the proximal step for step size c, fixed for an epoch: pull = c Omega / (1 + c Omega)."""
+        for pull, o in zip(self.pull, self.omega):
+            pull.assign(c * o / (1.0 + c * o))
+
+    def proximal_step(self):
+        """theta <- argmin_t  c/2 * Omega (t - theta*)^2 + (t - theta)^2 / 2, element-wise, which is
+        (theta + c Omega theta*) / (1 + c Omega) = theta - pull * (theta - theta*)."""
+        for pull, v, a in zip(self.pull, self.variables, self.anchor):
+            v.assign_sub(pull * (v - a))
 
     def max_omega(self) -> float:
         return float(tf.reduce_max([tf.reduce_max(o) for o in self.omega]))
@@ -95,7 +101,10 @@ class ConsolidationMethod(Method):
         self.consolidating = task > 0 and self.strength > 0
 
     def before_epoch(self, trainer, task, lr):
-        """With the explicit SGD step, refuse a learning rate at which the penalty alone diverges."""
+        """With the implicit SGD step, ready it for this epoch's lr; with the explicit one, refuse a
+        learning rate at which the penalty alone diverges."""
+        if self.consolidating and self.implicit:
+            self.consolidation.prepare_step(2.0 * self.strength * lr)
         if not self.consolidating or self.implicit or self.config.optimizer != "sgd":
             return
         omega = self.consolidation.max_omega()
@@ -115,7 +124,7 @@ class ConsolidationMethod(Method):
     def apply_step(self, optimizer, grads, variables, task_grads):
         super().apply_step(optimizer, grads, variables, task_grads)
         if self.consolidating and self.implicit:
-            self.consolidation.proximal_step(2.0 * self.strength * optimizer.learning_rate)
+            self.consolidation.proximal_step()
 
     def task_importance(self, trainer, task):
         """One tensor per shared variable: how much each parameter matters to task `task`."""

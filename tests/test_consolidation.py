@@ -31,6 +31,8 @@ def penalty_only(step: str, steps: int, start=(3.0, 3.0, 3.0)) -> np.ndarray:
     method.consolidation.omega[0].assign(OMEGA)
     method.consolidation.anchor[0].assign(ANCHOR)
     method.before_task(trainer, 1)
+    if step == "implicit":  # readies the proximal step; for explicit it would refuse c Omega >= 2, run here on purpose
+        method.before_epoch(trainer, 1, LR)
     optimizer = keras.optimizers.SGD(LR)
     for _ in range(steps):
         with tf.GradientTape() as tape:

@@ -23,6 +23,7 @@ def test_si_path_integral_matches_hand_computation(penalty_step):
     expected_omega, t, anchor = np.zeros(3), np.zeros(3), None
     for task, centre in enumerate(CENTRES):
         si.before_task(trainer, task)
+        si.before_epoch(trainer, task, LR)
         path, start = np.zeros(3), t.copy()
         for _ in range(STEPS):
             with tf.GradientTape(persistent=True) as tape:
