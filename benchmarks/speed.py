@@ -27,7 +27,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 
 from common import cli, consolidation, data, importance, models, protocols  # noqa: E402
 from common.method import Method  # noqa: E402
-from common.run import device_name  # noqa: E402
+from common.run import device_name, resident_mb  # noqa: E402
 from common.summaries import Summaries  # noqa: E402
 from common.training import Trainer  # noqa: E402
 import keras  # noqa: E402
@@ -140,14 +140,8 @@ def memory_probe(tasks, subset):
 
 
 def peak_resident_mb() -> float:
-    """This process's peak resident memory. On Linux from /proc (VmHWM): getrusage's ru_maxrss would
-    also count the peak of the parent that started it, which survives fork and exec."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory (VmHWM on Linux; elsewhere ru_maxrss, which may include a parent's peak)."""
+    return resident_mb(peak=True) or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main():

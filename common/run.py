@@ -1,6 +1,7 @@
 """One run of a method on a task sequence: data, model, training loop, results folder."""
 import time
 from functools import partial
+from pathlib import Path
 
 import keras
 import tensorflow as tf
@@ -37,6 +38,19 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def resident_mb(peak: bool = False) -> float | None:
+    """This process's resident memory in MB now (or its peak), from /proc on Linux; None elsewhere.
+    (getrusage's ru_maxrss is no substitute: it also counts the peak of the parent that started the
+    process, which survives fork and exec.)"""
+    status = Path("/proc/self/status")
+    field = "VmHWM:" if peak else "VmRSS:"
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024
+    return None
+
+
 def run(method_cls, config, log=partial(print, flush=True)) -> dict:
     """Train `method_cls(config)` on the configured sequence; returns its result matrices by name (the
     test accuracy (%) as "accuracy", ...). With config.resume, continue from the results folder's
@@ -53,6 +67,7 @@ def run(method_cls, config, log=partial(print, flush=True)) -> dict:
         f"{sum(int(tf.size(v)) for v in model.trainable_variables):,} parameters, on {device_name()}; results in {results.path}")
     progress = (config.resume and checkpoint.load(results.path, trainer)) or {"matrices": {}, "seconds": 0}
     matrices = progress["matrices"]
+    costs = {"task_seconds": progress.get("task_seconds", []), "resident_mb": progress.get("resident_mb", [])}
     first = len(matrices.get("accuracy", []))
     if first:
         log(f"resuming after task {first} of {len(tasks)}")
@@ -65,14 +80,18 @@ def run(method_cls, config, log=partial(print, flush=True)) -> dict:
             matrices.setdefault(name, []).append(row)
             scalars |= row_scalars(name, row)
         seconds = round(time.perf_counter() - start, 1)
+        costs["task_seconds"].append(round(seconds - sum(costs["task_seconds"]), 1))
+        memory = resident_mb()
+        costs["resident_mb"].append(memory and round(memory))
         trainer.summaries.scalars(t + 1, scalars, flush=True)
-        results.record(matrices, method.report() | {"seconds": seconds})
+        results.record(matrices, method.report() | {"seconds": seconds} | costs)
         for name, png in model.pictures(t + 1).items():
             write_atomic(results.path / name, png)
-        checkpoint.save(results.path, trainer, {"matrices": matrices, "seconds": seconds})
+        checkpoint.save(results.path, trainer, {"matrices": matrices, "seconds": seconds} | costs)
         per_task = (seconds - progress["seconds"]) / (t + 1 - first)  # this session's pace
         log(f"after task {t + 1}: " + "  ".join(
             f"{name} " + " ".join(f"{a:.2f}" for a in row) + f" (average {sum(row) / len(row):.2f})"
             for name, row in rows.items() if not name.startswith("validation"))
-            + f";  {clock(seconds)} elapsed, about {clock(per_task * (len(tasks) - t - 1))} left")
+            + f";  {clock(seconds)} elapsed, about {clock(per_task * (len(tasks) - t - 1))} left"
+            + (f", {memory:,.0f} MB resident" if memory else ""))
     return matrices

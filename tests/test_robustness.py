@@ -46,6 +46,9 @@ def test_killed_run_resumes_to_the_same_matrix(tmp_path):
     whole = (tmp_path / "whole" / "accuracy.csv").read_text()
     assert (tmp_path / "killed" / "accuracy.csv").read_text() == whole
     assert whole.count("\n") == 4
+    summary = json.loads((tmp_path / "killed" / "summary.json").read_text())
+    assert len(summary["task_seconds"]) == 3 and all(s > 0 for s in summary["task_seconds"])  # carried over the kill
+    assert len(summary["resident_mb"]) == 3 and all(100 < mb < 10_000 for mb in summary["resident_mb"])
 
 
 def test_nan_loss_stops_the_run_and_keeps_finished_tasks(tmp_path):
