@@ -198,8 +198,25 @@ def _save(figure, path: Path) -> None:
     write_atomic(path, figure_png(figure, dpi=110))
 
 
+def plot_costs(groups, path: Path) -> None:
+    """Each method's wall time per task and resident memory after each task (the mean over its seeds)."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    for method, group in sorted(groups.items()):
+        for axis, key in ((left, "task_seconds"), (right, "resident_mb")):
+            curve = np.mean([run["summary"][key] for run in group], axis=0)
+            axis.plot(np.arange(1, len(curve) + 1), curve, marker=".", label=f"{method} ({seeds(group)})")
+    left.set(xlabel="task", ylabel="seconds", title="wall time of each task")
+    right.set(xlabel="tasks learned", ylabel="MB", title="resident memory after each task", ylim=(0, None))
+    for axis in (left, right):
+        axis.xaxis.get_major_locator().set_params(integer=True)
+        axis.grid(alpha=0.3)
+    left.legend(fontsize="small")
+    _save(figure, path)
+
+
 def plot_comparison(runs, folder: Path) -> list[Path]:
-    """average_accuracy.png, first_task.png, learning_accuracy.png and one heatmap per method in `folder`."""
+    """average_accuracy.png, first_task.png, learning_accuracy.png and one heatmap per method in `folder`;
+    costs.png when every run recorded its time and memory per task."""
     folder, groups, written = Path(folder), by_method(runs), []
     for name, title, ylabel, series in (
         ("average_accuracy.png", "average accuracy over the tasks learned", "average test accuracy (%)",
@@ -243,4 +260,8 @@ def plot_comparison(runs, folder: Path) -> list[Path]:
                           color="black" if bright else "white")
         _save(figure, folder / f"heatmap_{method}.png")
         written.append(folder / f"heatmap_{method}.png")
+    recorded = [run["summary"].get("resident_mb") or [] for run in runs]  # runs begun before it was recorded lack it
+    if all(len(mb) == len(run["matrix"]) and None not in mb for mb, run in zip(recorded, runs)):
+        plot_costs(groups, folder / "costs.png")
+        written.append(folder / "costs.png")
     return written

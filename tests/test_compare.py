@@ -34,7 +34,7 @@ def test_compare_runs_resumes_and_plots(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     for name in ("average_accuracy.png", "first_task.png", "learning_accuracy.png", "heatmap_finetuning.png",
-                 "table.csv", "table.md"):
+                 "costs.png", "table.csv", "table.md"):
         assert (tmp_path / name).stat().st_size > 0
     assert "vs finetuning: difference [95% CI]" in (tmp_path / "table.md").read_text()
 
