@@ -2,8 +2,9 @@
 
 Speed comes from four choices. A whole epoch is one tf.function call (the batch loop runs in the
 graph, with no Python per step). The images live on the run's device once, as uint8. While a task
-trains, its training images are held permuted and scaled, so a step's batch is one gather; evaluation,
-importance and replay of older tasks gather, permute and scale each batch inside the graph. Each task's
+trains, its training images are held permuted and scaled, so a step's batch (and a batch of the task's
+importance) is one gather; evaluation and anything on older tasks (joint's replay) gather, permute and
+scale each batch inside the graph. Each task's
 functions are traced once and reused for every epoch of that task.
 """
 import gc
@@ -75,6 +76,7 @@ class Trainer:
         self.optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr)
         self.optimizer.build(model.trainable_variables)
         self._epoch_fns, self._mean_fns, self._eval_fns = {}, {}, {}
+        self._held = {}  # the training task's set, permuted and scaled (TaskData.training_set), while it trains
         self._round = self._epochs_done = 0
         method.setup(self)
 
@@ -84,7 +86,8 @@ class Trainer:
         self.method.before_task(self, task)
         self.train(task, self.config.epochs, iters=self.config.iters)
         self.method.after_task(self, task)
-        self._epoch_fns.clear()  # with the task's training set and graphs: memory stays flat over 100 tasks
+        self._held.clear()  # with the task's graphs: memory stays flat over 100 tasks
+        self._epoch_fns.clear()
         self._mean_fns.clear()
         gc.collect()
 
@@ -134,7 +137,9 @@ class Trainer:
         model, method = self.model, self.method
         variables = method.trainable_variables(model, task)
         batch_size = self.config.batch_size
-        images, labels = self.data[task].training_set()
+        if task not in self._held:
+            self._held[task] = self.data[task].training_set()
+        images, labels = self._held[task]
 
         def step(x, y, indices):
             with tf.GradientTape(persistent=method.uses_task_gradients) as tape:
@@ -190,19 +195,20 @@ class Trainer:
         and the mean is over batches; with per_sample=True it gives the sum over the batch's examples
         and the mean is over examples. `limit` uses only the first `limit` images. Dropout is off.
         """
-        key = (batch_fn, task, batch_size, per_sample, limit)
+        held = self._held.get(task)  # the task being learned reads its held set: one gather per batch
+        key = (batch_fn, task, batch_size, per_sample, limit, held is not None)
         if key not in self._mean_fns:
             data, model = self.data[task], self.model
             n = data.size if limit is None else min(limit, data.size)
             count, indices_of = batch_ranges(n, batch_size)
 
             @tf.function
-            def mean():
+            def mean(images):
                 totals = [tf.zeros_like(v) for v in model.shared_variables]
                 for i in tf.range(count):
-                    x, _ = data.batch(indices_of(i))
+                    x = data.batch(indices_of(i))[0] if images is None else tf.gather(images, indices_of(i))
                     totals = [t + b for t, b in zip(totals, batch_fn(model, task, x))]
                 return [t / float(n if per_sample else count) for t in totals]
 
-            self._mean_fns[key] = mean
+            self._mean_fns[key] = partial(mean, None if held is None else held[0])
         return self._mean_fns[key]()
