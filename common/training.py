@@ -4,8 +4,8 @@ Speed comes from four choices. A whole epoch is one tf.function call (the batch 
 graph, with no Python per step). The images live on the run's device once, as uint8. While a task
 trains, its training images are held permuted and scaled, so a step's batch (and a batch of the task's
 importance) is one gather; evaluation and anything on older tasks (joint's replay) gather, permute and
-scale each batch inside the graph. Each task's
-functions are traced once and reused for every epoch of that task.
+scale each batch inside the graph. Each task's functions are traced once and reused for every epoch of
+that task.
 """
 import gc
 import math
@@ -86,7 +86,7 @@ class Trainer:
         self.method.before_task(self, task)
         self.train(task, self.config.epochs, iters=self.config.iters)
         self.method.after_task(self, task)
-        self._held.clear()  # with the task's graphs: memory stays flat over 100 tasks
+        self._held.clear()  # and the task's graphs: its training set must not outlive it
         self._epoch_fns.clear()
         self._mean_fns.clear()
         gc.collect()
