@@ -11,6 +11,7 @@ task may train every parameter again, the pruned ones starting from zero with no
 import anpyc_wo_np  # imports common/ first, which imports TensorFlow quietly
 from anpyc_wo_np import ANPyC
 from common import cli, protocols
+from common.method import by_variable
 from common.pruning import Masks, prune_mask
 import numpy as np
 import tensorflow as tf
@@ -81,7 +82,7 @@ class PrunedANPyC(ANPyC):
         return {"sparsity": [dict(zip(names, map(float, row))) for row in rows if not np.isnan(row).any()]}
 
     def state(self):
-        return super().state() | {f"free_{i}": f for i, f in enumerate(self.free)} | {"sparsity": self.sparsity}
+        return super().state() | by_variable("free", self.free, self.masks.variables) | {"sparsity": self.sparsity}
 
 
 if __name__ == "__main__":

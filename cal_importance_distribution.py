@@ -25,7 +25,7 @@ from common.errors import UserError
 from common.importance import anpyc_batch, fisher_batch, mas_batch, mas_softmax_batch
 from common.method import Method
 from common.pruning import Masks, prune_mask
-from common.results import RESULTS, figure_png, plt, write_atomic, write_json
+from common.results import RESULTS, figure_png, make_folder, plt, write_atomic, write_json
 from common.training import Trainer
 import keras
 import numpy as np
@@ -190,7 +190,8 @@ def table(stats) -> str:
     lines = ["| method | pruning | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
     for method in METHODS:
         for phase in PHASES:
-            cells = [f"{stats[method][phase][n]['mean']:.3g} ± {stats[method][phase][n]['std']:.2g}" for n in names]
+            cells = [report.mean_pm_sd(stats[method][phase][n]["mean"], stats[method][phase][n]["std"], ".3g")
+                     for n in names]
             lines.append(f"| {method} | {phase} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -198,8 +199,7 @@ def table(stats) -> str:
 def main(config, log=print):
     if config.variant == "authors":
         config.lr_decay = 0.9  # their lr decays by 0.9 every 10 epochs, on through the retraining
-    folder = Path(config.out) if config.out else RESULTS / f"importance-distribution-{time.strftime('%Y%m%d-%H%M%S')}"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = make_folder(Path(config.out) if config.out else RESULTS / f"importance-distribution-{time.strftime('%Y%m%d-%H%M%S')}")
     write_json(folder / "config.json", vars(config))
     runs = [one_seed(config, seed, log) for seed in range(config.seed, config.seed + config.seeds)]
     stats = summarise(runs)

@@ -25,6 +25,7 @@ from functools import partial
 from pathlib import Path
 
 from common import cli, report
+from common.errors import UserError
 from common.results import RESULTS
 from common.runner import RayRunner, run_script
 
@@ -57,11 +58,19 @@ def script(method: str):
 
 
 def run_one(job, runner):
+    """Run one job; whatever happens to it (a failed script, a Ray task that raised), the campaign goes on
+    and the line says what happened."""
     label, method, seed, folder, argv = job
     start = time.perf_counter()
-    code, resume = runner(METHODS[method], folder, seed, argv)
-    last = (folder / "log.txt").read_text().strip().splitlines()[-1:] or [""]
-    status = ("resumed and done" if resume else "done") if code == 0 else f"FAILED ({last[0]})"
+    try:
+        code, resume = runner(METHODS[method], folder, seed, argv)
+    except Exception as error:  # noqa: BLE001: one job's failure, reported, never the campaign's
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        status = f"FAILED ({type(error).__name__}: {first_line})"
+    else:
+        log = folder / "log.txt"
+        last = (log.read_text().strip().splitlines()[-1:] if log.exists() else []) or [""]
+        status = ("resumed and done" if resume else "done") if code == 0 else f"FAILED ({last[0]})"
     return f"{label} seed {seed}: {status} in {time.perf_counter() - start:.0f}s"
 
 
@@ -76,6 +85,8 @@ def main():
     parser.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                         help="run on Ray: alone, a new local Ray instance of --jobs CPUs; with an ADDRESS, that "
                              "cluster (auto: the one `ray start` runs on this machine)")
+    parser.add_argument("--gpus-per-job", type=float, default=0.0, metavar="X",
+                        help="with --ray: the share of a GPU each run asks for (0.5: two runs per GPU)")
     parser.add_argument("--method-flags", action="append", default=[], metavar='NAME="FLAGS"',
                         help="extra flags for one method, e.g. anpyc_wi_np=\"--retrain-epochs 2\"")
     parser.add_argument("--sweep", action="append", default=[], metavar="[METHOD:]FLAG=V1,V2,...",
@@ -92,6 +103,8 @@ def main():
     unknown = [m for m in methods if m not in METHODS]
     if unknown or args.jobs < 1:
         parser.error(f"unknown method {unknown[0]}" if unknown else "--jobs must be >= 1")
+    if not 0 <= args.gpus_per_job <= 1:
+        parser.error(f"--gpus-per-job must be in [0, 1] (got {args.gpus_per_job})")
     seeds = seed_list(args.seeds, "--seeds", parser)
     extra = {}
     for item in args.method_flags:
@@ -104,8 +117,8 @@ def main():
     for item in args.sweep:
         spec, _, listed = item.partition("=")
         target, _, flag = spec.rpartition(":")
-        if not listed or not flag or not any(a.startswith("--validation") for a in protocol):
-            parser.error("--sweep needs [METHOD:]FLAG=V1,V2,... and --validation N after --, to choose on validation data")
+        if not listed or not flag:
+            parser.error("--sweep needs [METHOD:]FLAG=V1,V2,...")
         if target and target not in METHODS:
             parser.error(f"--sweep: unknown method {target!r}")
         sweeps.append((target or None, flag.replace("-", "_"), listed.split(",")))
@@ -116,8 +129,10 @@ def main():
     for m in methods:
         module = script(m)
         flags = getattr(module, "FLAGS", {})
-        cli.parse(module.HPARAMS, flags, "", protocol + extra.get(m, []))  # bad flags stop here
+        config = cli.parse(module.HPARAMS, flags, "", protocol + extra.get(m, []))  # bad flags stop here
         own = [(f, v) for target, f, v in sweeps if target == m] or [(f, v) for t, f, v in sweeps if t is None and f in flags]
+        if own and not config.validation:
+            parser.error(f"--sweep needs --validation N (N > 0) after --, to choose {m}'s value on validation data")
         if len(own) > 1:
             parser.error(f"--sweep: {m} would sweep {len(own)} flags; sweep one flag per method")
         if own and own[0][0] not in flags:
@@ -142,9 +157,13 @@ def main():
                 jobs += [(name, m, s, folder / f"seed{s}", argv) for s in later]
         execute(jobs, args, seeds, parser, runner)
     runs = report.load_runs(args.out)
-    if sweeps:
-        runs = report.choose_by_validation(runs, args.out, sweep_seeds)
-    print(report.write_tables(report.table_rows(runs, reference=args.reference), args.out, args.reference))
+    try:
+        if sweeps:
+            runs = report.choose_by_validation(runs, args.out, sweep_seeds)
+        print(report.write_tables(report.table_rows(runs, reference=args.reference), args.out, args.reference))
+    except UserError as error:
+        parser.error(str(error))
+    print(report.write_verdicts(runs, args.out))
     report.plot_comparison(runs, args.out)
 
 
@@ -166,7 +185,7 @@ def execute(jobs, args, seeds, parser, runner=None):
         runner = partial(run_script, cwd=ROOT)
         if args.ray is not None and pending:
             try:
-                runner = RayRunner(args.ray or None, args.jobs, ROOT)
+                runner = RayRunner(args.ray or None, args.jobs, ROOT, args.gpus_per_job)
             except ImportError:
                 parser.error("--ray needs Ray: pip install -r requirements-ray.txt")
     if isinstance(runner, RayRunner):

@@ -4,7 +4,8 @@
 
 writes into each folder table.md and table.csv (per method: final average accuracy, mean ± sample sd
 over seeds and the 95% CI of the mean, BWT, forgetting, and the paired difference to the reference
-method with its 95% CI and paired t-test p-value), average_accuracy.png, first_task.png,
+method with its 95% CI and paired t-test p-value), verdicts.md (every pair of methods: the paired
+difference, its 95% CI, p, Holm's p over all pairs, and "above", "below" or "tie"), average_accuracy.png, first_task.png,
 learning_accuracy.png, heatmap_<method>.png and, where every run recorded them, costs.png (wall time
 per task and resident memory after each task). A method swept with compare.py --sweep is shown at the
 value with the best validation score, as compare.py chose it (sweep.md lists every value).
@@ -13,6 +14,7 @@ import argparse
 from pathlib import Path
 
 from common import cli, report
+from common.errors import UserError
 
 
 def main(argv=None):
@@ -26,8 +28,12 @@ def main(argv=None):
         if not runs:
             parser.error(f"no finished runs in {folder}")
     for folder in args.folders:
-        runs = report.choose_by_validation(report.load_runs(folder), folder)
-        print(f"{folder}:\n" + report.write_tables(report.table_rows(runs, reference=args.reference), folder, args.reference))
+        try:
+            runs = report.choose_by_validation(report.load_runs(folder), folder)
+            table = report.write_tables(report.table_rows(runs, reference=args.reference), folder, args.reference)
+        except UserError as error:
+            parser.error(f"{folder}: {error}")
+        print(f"{folder}:\n{table}\n{report.write_verdicts(runs, folder)}")
         for path in report.plot_comparison(runs, folder):
             print("wrote", path)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # so that `python baselines/joint.py` finds common/
 
-from common import cli, protocols  # noqa: E402
+from common import cli, protocols, seeds  # noqa: E402
 from common.method import Method  # noqa: E402
 import keras  # noqa: E402
 
@@ -18,7 +18,7 @@ HPARAMS = protocols.AUTHORS
 class Joint(Method):
     def __init__(self, config):
         super().__init__(config)
-        self.seed = keras.random.SeedGenerator(config.seed)
+        self.seed = seeds.generator(config.seed, "replay")
 
     def before_task(self, trainer, task):
         self.data = trainer.data

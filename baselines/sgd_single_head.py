@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # so that `python 
 from common import cli, protocols  # noqa: E402
 from common.method import Method  # noqa: E402
 
-HPARAMS = protocols.AUTHORS | dict(scenario="domain")
+HPARAMS = protocols.AUTHORS | dict(scenario="domain", defines=("scenario",))  # no preset makes it multi-head
 
 if __name__ == "__main__":
     cli.main(Method, HPARAMS, {}, __doc__)

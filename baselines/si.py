@@ -2,8 +2,10 @@
 
 While a task trains, every step adds to each shared parameter's path integral
 omega += -g * delta_theta, where g is the gradient of the task loss alone (not the penalty) and
-delta_theta the step's change. At the end of the task, Omega += omega / (Delta^2 + xi), with Delta the
-parameter's total change over the task, and omega restarts from zero. Later tasks train with
+delta_theta the step's change. At the end of the task, Omega <- max(0, Omega + omega / (Delta^2 + xi)),
+with Delta the parameter's total change over the task, and omega restarts from zero: the clipping at
+zero is Zenke et al.'s own code's (ganguli-lab/pathint, protocols.py), since the penalty's pull or
+Adam's momentum can make a path integral negative. Later tasks train with
 c * sum_i Omega_i (theta_i - theta*_i)^2.
 """
 import sys
@@ -28,6 +30,7 @@ FLAGS = consolidation.FLAGS | {
 
 class SI(ConsolidationMethod):
     uses_task_gradients = True
+    rule = "clipped_sum"
 
     def __init__(self, config):
         super().__init__(config, strength=config.c)

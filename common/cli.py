@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from common import data, protocols
+from common import data, models, protocols
 from common.errors import UserError
 
 
@@ -75,11 +75,13 @@ CORE = {
     "model": Flag(str, "network: an MLP or CNN classifier, or an MLP VAE (generation)", choices=("mlp", "cnn", "vae")),
     "latent": Flag(int, "latent dimensions of the VAE", at_least(1)),
     "hidden": Flag(widths, "widths of the hidden Dense layers, e.g. 512,256"),
-    "init": Flag(str, "initialisation: authors (truncated normal sigma 0.1, biases 0.1) or glorot (Keras')",
-                 choices=("authors", "glorot")),
+    "init": Flag(str, "initialisation: authors (truncated normal sigma 0.1, biases 0.1), glorot (Keras'), or "
+                      "auto (authors for the MLP, glorot for the CNN and the VAE)", choices=("auto", "authors", "glorot")),
     "dropout": Flag(float, "dropout rate after each hidden Dense layer (training only)", within(0, 1)),
     "scenario": Flag(str, "task: one head per task; domain: one head shared by all", choices=("task", "domain")),
-    "seed": Flag(int, "random seed (weights, shuffling, permutations, dropout)"),
+    "seed": Flag(int, "random seed (weights, shuffling, permutations, dropout)", at_least(0)),
+    "deterministic": Flag(bool, "TensorFlow's op determinism: same-seed runs and resumes repeat exactly on a GPU "
+                                "too (a CPU run repeats without it)"),
     "train_subset": Flag(optional_int, "train on the first N images of each task (quick runs)", at_least(1)),
     "validation": Flag(int, "hold out the first N training images of each task as a validation split "
                        "(5000: the authors' 55,000 / 5,000 split)", at_least(0)),
@@ -89,37 +91,56 @@ CORE = {
 
 
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line: `prog: error: message`."""
+    """An ArgumentParser whose errors are one line: `prog: error: message`. Flags are spelled out in
+    full (no abbreviations), so that what a command line sets is plain to read and to check."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, allow_abbrev=False, **kwargs)
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.Namespace:
-    """Parse argv into the run's settings: the core flags plus `flags`, defaults from `hparams`."""
+    """Parse argv into the run's settings: the core flags plus `flags`, defaults from `hparams`.
+
+    `hparams["defines"]` names the settings that make the script the method it is (one shared head for
+    sgd_single_head.py, the VAE for anpyc_vae.py): a preset never changes them, and a flag that
+    contradicts them is an error."""
     prog = Path(sys.argv[0]).name
+    defined = {name: hparams[name] for name in hparams.get("defines", ())}
     if "protocol" in hparams:  # the preset's values become the defaults, so explicit flags still win
         preset = Parser(prog=prog, add_help=False)
         preset.add_argument("--protocol", choices=tuple(protocols.PRESETS), default=hparams["protocol"])
-        hparams = hparams | protocols.PRESETS[preset.parse_known_args(argv)[0].protocol]
+        hparams = hparams | protocols.PRESETS[preset.parse_known_args(argv)[0].protocol] | defined
     parser = Parser(prog=prog, description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     specs = {name: spec for name, spec in (CORE | flags).items() if name in hparams or name in ("data_dir", "out")}
     for name, spec in specs.items():
         default = hparams.get(name)
         if spec.type is widths and isinstance(default, str):
             default = widths(default)
-        parser.add_argument(
-            "--" + name.replace("_", "-"), type=spec.type, default=default, choices=spec.choices, help=spec.help
-        )
+        flag = "--" + name.replace("_", "-")
+        if spec.type is bool:
+            parser.add_argument(flag, action="store_true", default=default, help=spec.help)
+        else:
+            parser.add_argument(flag, type=spec.type, default=default, choices=spec.choices, help=spec.help)
     parser.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
     parser.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR, with its own settings")
     config = parser.parse_args(argv)
     if config.resume:
-        return resumed(config.resume, parser, defaults=vars(parser.parse_args([])))
+        given = [a.split("=")[0] for a in (sys.argv[1:] if argv is None else argv) if a.startswith("--")]
+        ignored = [a for a in given if a not in ("--resume", "--data-dir")]
+        if ignored:
+            parser.error(f"--resume continues a run with the settings it started with: drop {', '.join(ignored)} "
+                         f"(only --data-dir may change)")
+        return resumed(config.resume, parser, defaults=vars(parser.parse_args([])), data_dir=config.data_dir)
     for name, spec in specs.items():
         value = getattr(config, name)
         if spec.valid and value is not None and not spec.valid[0](value):
             parser.error(f"--{name.replace('_', '-')} must be {spec.valid[1]} (got {value})")
+    for name, value in defined.items():
+        if getattr(config, name) != value:
+            parser.error(f"--{name.replace('_', '-')} {getattr(config, name)}: {prog} is defined by {name} {value}")
     if "benchmark" in hparams:
         full = data.TASKS[config.benchmark]
         if config.benchmark != "permuted" and config.tasks is not None and config.tasks > full:
@@ -129,13 +150,15 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
         if config.model == "vae" and config.benchmark == "permuted":
             parser.error("--model vae needs --benchmark classes or split (its samples are judged as digits)")
         config.tasks = config.tasks or full
+    if "init" in hparams:  # what config.json records is the initialisation the network got
+        config.init = models.network_init(config.init, config.model)
     config.script = prog
     return config
 
 
-def resumed(folder: str, parser, defaults: dict) -> argparse.Namespace:
+def resumed(folder: str, parser, defaults: dict, data_dir: str | None) -> argparse.Namespace:
     """The settings of the run in `folder`, to continue it (a setting added since it started takes its
-    default)."""
+    default), with the data read from `data_dir` if given: the MD5 sums make it the same data."""
     path = Path(folder) / "config.json"
     if not path.is_file():
         parser.error(f"--resume: {path} not found: is {folder} a results folder?")
@@ -143,6 +166,7 @@ def resumed(folder: str, parser, defaults: dict) -> argparse.Namespace:
     if config.script != parser.prog:
         parser.error(f"--resume: {folder} was written by {config.script}, not {parser.prog}")
     config.resume, config.out, config.overwrite = folder, folder, False
+    config.data_dir = data_dir or config.data_dir
     return config
 
 

@@ -18,10 +18,16 @@ use Adam): Adam rescales every step to about lr, so the penalty cannot make it d
 import tensorflow as tf
 
 from common import cli
-from common.method import Method
+from common.method import Method, by_variable
 from common.training import RunError
 
-ACCUMULATE = {"sum": tf.add, "max": tf.maximum}
+ACCUMULATE = {
+    "sum": tf.add,
+    "max": tf.maximum,
+    # SI, as Zenke et al.'s code (ganguli-lab/pathint, protocols.py): the sum, then max(0, .), so that a
+    # task whose path integral is negative lowers a parameter's importance, never below zero.
+    "clipped_sum": lambda old, new: tf.nn.relu(old + new),
+}
 
 HPARAMS = dict(penalty_step="implicit")
 FLAGS = {
@@ -68,16 +74,28 @@ class Consolidation:
     def max_omega(self) -> float:
         return float(tf.reduce_max([tf.reduce_max(o) for o in self.omega]))
 
-    def consolidate(self, importance, rule="sum", decay=1.0):
-        """Omega <- rule(decay * Omega, importance), and theta* <- the current weights."""
-        for omega, new, anchor, v in zip(self.omega, importance, self.anchor, self.variables):
-            omega.assign(ACCUMULATE[rule](decay * omega, new))
-            anchor.assign(v)
+    def consolidate(self, importance, task: int, rule="sum", decay=1.0, anchor="latest"):
+        """Omega <- rule(decay * Omega, importance), after checking that every entry stays finite and
+        >= 0 (a negative Omega would push a weight away from theta*, and the proximal step has a pole at
+        c Omega = -1). theta* <- the current weights ("latest"), or ("weighted", with rule "sum") the
+        Omega-weighted mean of every task's weights: sum_k F_k (theta - theta*_k)^2 equals
+        (sum_k F_k) (theta - that mean)^2 plus a constant, so one penalty then acts exactly as one
+        penalty per task around that task's own weights."""
+        old = [decay * omega for omega in self.omega]
+        updated = [ACCUMULATE[rule](o, new) for o, new in zip(old, importance)]
+        invalid = sum(int(tf.reduce_sum(tf.cast(~(tf.math.is_finite(u) & (u >= 0)), tf.int32))) for u in updated)
+        if invalid:
+            raise RunError(f"the importance after task {task + 1} leaves {invalid:,} entries of Omega negative or "
+                           f"non-finite: a quadratic penalty needs Omega >= 0")
+        for omega, o, new, u, theta_star, v in zip(self.omega, old, importance, updated, self.anchor, self.variables):
+            if anchor == "weighted":
+                theta_star.assign(tf.where(u > 0, tf.math.divide_no_nan(o * theta_star + new * v, u), v))
+            else:
+                theta_star.assign(v)
+            omega.assign(u)
 
     def state(self):
-        return {f"omega_{i}": o for i, o in enumerate(self.omega)} | {
-            f"anchor_{i}": a for i, a in enumerate(self.anchor)
-        }
+        return by_variable("omega", self.omega, self.variables) | by_variable("anchor", self.anchor, self.variables)
 
 
 class ConsolidationMethod(Method):
@@ -86,6 +104,7 @@ class ConsolidationMethod(Method):
 
     rule = "sum"
     decay = 1.0
+    anchor = "latest"  # see Consolidation.consolidate
 
     def __init__(self, config, strength):
         super().__init__(config)
@@ -131,7 +150,7 @@ class ConsolidationMethod(Method):
         raise NotImplementedError
 
     def after_task(self, trainer, task):
-        self.consolidation.consolidate(self.task_importance(trainer, task), self.rule, self.decay)
+        self.consolidation.consolidate(self.task_importance(trainer, task), task, self.rule, self.decay, self.anchor)
 
     def state(self):
         return self.consolidation.state()

@@ -17,6 +17,11 @@ them: a checkpoint after a task saves them, and resuming restores them before th
 from typing import NamedTuple
 
 
+def by_variable(prefix: str, tensors, variables) -> dict:
+    """{prefix/name of variable: tensor}: a method's per-variable state, named for its checkpoint."""
+    return {f"{prefix}/{v.path}": t for t, v in zip(tensors, variables, strict=True)}
+
+
 class Batch(NamedTuple):
     x: object  # images, float32 [b, 784]
     y: object  # labels, int32 [b]

@@ -14,7 +14,8 @@ AUTHORS = dict(
     model="mlp",
     hidden="512,256",  # MLP 784-512-256
     latent=32,  # --model vae only: the latent dimensions (its encoder and decoder use --hidden)
-    init="authors",  # weights from a normal truncated at 2 sigma (sigma 0.1), biases 0.1
+    init="auto",  # the MLP: weights from a normal truncated at 2 sigma (sigma 0.1), biases 0.1 (authors);
+    # the CNN and the VAE, which the authors did not have: Glorot's (common/models.py, network_init)
     dropout=0.5,  # during training only; the authors' code also left it on at evaluation (a bug)
     scenario="task",  # one head per task
     optimizer="sgd",  # plain SGD
@@ -26,6 +27,7 @@ AUTHORS = dict(
     epochs=50,  # per task
     iters=None,  # or a number of minibatches per task, instead of epochs
     seed=0,
+    deterministic=False,  # TensorFlow's op determinism (needed for exact repeats on a GPU; costs speed there)
     train_subset=None,  # all of each task's training images
     validation=0,  # training images held out per task for choosing hyperparameters
     protocol="authors",

@@ -1,8 +1,12 @@
-"""Reading a folder of finished runs back: per-method tables and comparison figures.
+"""Reading a folder of finished runs back: per-method tables, pairwise verdicts and comparison figures.
 
 A run is any folder below the given one that holds config.json and summary.json; its method is the
 stem of the script that wrote it (`ewc`, `anpyc_wi_np`, ...), and its swept value the name of its parent
 folder when that reads FLAG=VALUE (compare.py --sweep writes METHOD/FLAG=VALUE/seedN).
+
+A row pools the seeds of one method, and nothing else: runs that differ in any setting but the seed,
+or in the code that produced them (provenance.json's source hash, and the TensorFlow, Keras and numpy
+versions and device), are refused with one line that names the difference.
 """
 import csv
 import io
@@ -12,8 +16,14 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from common import metrics
+from common import metrics, provenance
+from common.errors import UserError
 from common.results import figure_png, plt, write_atomic
+
+# What may differ between the seeds of one row: the seed, and where the run was written and read.
+PER_RUN = ("seed", "out", "resume", "overwrite", "data_dir")
+# What of a run's provenance must agree between the seeds of one row.
+CODE = ("source_hash", "tensorflow", "keras", "numpy", "device")
 
 
 def read_matrix(path: Path) -> list[list[float]]:
@@ -33,10 +43,45 @@ def load_runs(folder: Path) -> list[dict]:
         runs.append({
             "method": Path(config["script"]).stem, "seed": config["seed"], "config": config,
             "summary": summary, "matrix": read_matrix(summary_path.with_name("accuracy.csv")),
-            "path": summary_path.parent,
+            "path": summary_path.parent, "provenance": provenance.read(summary_path.parent),
             "value": summary_path.parent.parent.name if "=" in summary_path.parent.parent.name else None,
         })
     return runs
+
+
+def code(run) -> dict | None:
+    """What made the run: its provenance's CODE entries, the same in every session (None if it has no
+    provenance); a run resumed under other code raises UserError."""
+    sessions = [{key: session.get(key) for key in CODE} for session in run["provenance"]]
+    if any(session != sessions[0] for session in sessions):
+        raise UserError(f"{run['path']} was resumed under other code than it started with: rerun it")
+    return sessions[0] if sessions else None
+
+
+def check_row(method: str, group: list[dict]) -> None:
+    """Refuse a row whose runs differ in anything but the seed (UserError, one line)."""
+    first = group[0]
+    settings = {k: v for k, v in first["config"].items() if k not in PER_RUN}
+    for run in group[1:]:
+        other = {k: v for k, v in run["config"].items() if k not in PER_RUN}
+        differ = sorted(k for k in settings.keys() | other.keys() if settings.get(k) != other.get(k))
+        if differ:
+            k = differ[0]
+            raise UserError(f"{method}: seeds {first['seed']} and {run['seed']} differ in {k} ({settings.get(k)} and "
+                            f"{other.get(k)}): a row pools runs that differ in their seed only")
+        if code(run) != code(first):
+            key = next((k for k in CODE if (code(run) or {}).get(k) != (code(first) or {}).get(k)), "provenance")
+            raise UserError(f"{method}: seeds {first['seed']} and {run['seed']} come from different code "
+                            f"({key} differs): a row pools runs of one code only")
+
+
+def code_label(group) -> str:
+    """The row's source hash (12 hex digits), `~` before it if inferred from git history, `?` if unknown."""
+    recorded = code(group[0])
+    if recorded is None:
+        return "?"
+    inferred = any(session.get("inferred") for run in group for session in run["provenance"])
+    return ("~" if inferred else "") + recorded["source_hash"][:12]
 
 
 def by_method(runs) -> dict[str, list[dict]]:
@@ -102,11 +147,16 @@ def choose_by_validation(runs, folder: Path, seeds=None) -> list:
 
 
 def mean_std(values) -> tuple[float, float]:
-    """Mean and sample standard deviation (ddof=1; 0 for a single value) of the values given."""
+    """Mean and sample standard deviation (ddof=1; nan for a single value: there is none) of the values."""
     values = [v for v in values if v is not None]
     if not values:
         return float("nan"), float("nan")
-    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
+
+
+def mean_pm_sd(mean: float, sd: float, fmt: str = ".2f") -> str:
+    """"m ± s", or "m" alone where there is no sd (one seed)."""
+    return _cell(mean, fmt) + ("" if sd is None or np.isnan(sd) else f" ± {_cell(sd, fmt)}")
 
 
 def ci95(values) -> float:
@@ -119,15 +169,62 @@ def ci95(values) -> float:
 
 def paired_difference(runs, reference_runs, value) -> dict:
     """Mean of value(method run) - value(reference run) over the seeds both have, its 95% CI and a paired
-    t-test p-value."""
+    t-test p-value (0 or 1 where every difference is the same: the test has no spread to work with)."""
     reference = {run["seed"]: value(run) for run in reference_runs}
     differences = [value(run) - reference[run["seed"]] for run in runs if run["seed"] in reference]
     if len(differences) < 2:
         return {"diff": float(np.mean(differences)) if differences else float("nan"), "diff_ci95": float("nan"),
                 "p_value": float("nan"), "pairs": len(differences)}
-    p_value = float(stats.ttest_1samp(differences, 0.0).pvalue) if np.std(differences) > 0 else float("nan")
+    if np.ptp(differences) > 0:
+        p_value = float(stats.ttest_1samp(differences, 0.0).pvalue)
+    else:
+        p_value = 1.0 if differences[0] == 0 else 0.0
     return {"diff": float(np.mean(differences)), "diff_ci95": ci95(differences), "p_value": p_value,
             "pairs": len(differences)}
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjustment of p-values for their number of comparisons (nan stays nan and does
+    not count)."""
+    tested = sorted((p, i) for i, p in enumerate(p_values) if not np.isnan(p))
+    adjusted, running = [float("nan")] * len(p_values), 0.0
+    for rank, (p, i) in enumerate(tested):
+        running = max(running, min(1.0, (len(tested) - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+def verdicts(runs, alpha: float = 0.05) -> list[dict]:
+    """Every pair of methods (each row against every row below it, best first), paired by seed: the
+    difference in the table's number, its 95% CI, p, Holm's p over all the pairs, and the verdict:
+    "above" (the first ranks above: higher accuracy, or lower negative ELBO), "below", or "tie" where
+    Holm's p is not below alpha; "n/a" with fewer than 2 shared seeds."""
+    groups, vae = by_method(runs), is_vae(runs)
+    ranked = [row["method"] for row in table_rows(runs)]
+    value = final_nll if vae else final_accuracy
+    pairs = [dict(first=a, second=b) | paired_difference(groups[a], groups[b], value)
+             for i, a in enumerate(ranked) for b in ranked[i + 1:]]
+    for pair, adjusted in zip(pairs, holm([pair["p_value"] for pair in pairs])):
+        better = -pair["diff"] if vae else pair["diff"]
+        pair["p_holm"] = adjusted
+        pair["verdict"] = ("n/a" if np.isnan(adjusted) else "tie" if adjusted >= alpha
+                           else "above" if better > 0 else "below")
+    return pairs
+
+
+def write_verdicts(runs, folder: Path) -> str:
+    """verdicts.md in `folder`: `verdicts` as a table; returns it."""
+    number = "negative ELBO (nats)" if is_vae(runs) else "final average accuracy (%)"
+    lines = [f"| method | vs | difference in {number} [95% CI] | p | p (Holm) | verdict | seeds |",
+             "|---|---|---|---|---|---|---|"]
+    for pair in verdicts(runs):
+        diff, ci = pair["diff"], pair["diff_ci95"]
+        lines.append(f"| {pair['first']} | {pair['second']} | {_cell(diff, '+.2f')} [{_cell(diff - ci, '+.2f')}, "
+                     f"{_cell(diff + ci, '+.2f')}] | {_cell(pair['p_value'], '.2g')} | {_cell(pair['p_holm'], '.2g')} | "
+                     f"{pair['verdict']} | {pair['pairs']} |")
+    markdown = "\n".join(lines) + "\n"
+    write_atomic(Path(folder) / "verdicts.md", markdown)
+    return markdown
 
 
 def table_rows(runs, reference: str | None = None) -> list[dict]:
@@ -137,7 +234,8 @@ def table_rows(runs, reference: str | None = None) -> list[dict]:
     groups, rows, vae = by_method(runs), [], is_vae(runs)
     reference = next((m for m in groups if reference in (m, m.split(" (")[0])), None)
     for method, group in groups.items():
-        row = {"method": method, "seeds": len(group)}
+        check_row(method, group)
+        row = {"method": method, "seeds": len(group), "code": code_label(group)}
         for name in ("final_avg_accuracy", "bwt", "forgetting"):
             values = [run["summary"][name] for run in group]
             row[name], row[name + "_sd"] = mean_std(values)
@@ -157,6 +255,10 @@ def _cell(value, fmt=".2f") -> str:
     return "n/a" if value is None or np.isnan(value) else format(value, fmt)
 
 
+def _half_width(ci: float) -> str:
+    return "n/a" if np.isnan(ci) else f"± {_cell(ci)}"
+
+
 def write_tables(rows, folder: Path, reference: str | None = None) -> str:
     """table.md and table.csv in `folder`; returns the Markdown. Columns: mean ± sample sd over seeds, the
     95% CI half-width of the mean, for VAEs the test negative ELBO's, and with a reference the paired
@@ -166,20 +268,20 @@ def write_tables(rows, folder: Path, reference: str | None = None) -> str:
     columns = ["method", accuracy, "95% CI", "BWT", "forgetting"]
     columns += ["final average negative ELBO (nats)", "ELBO BWT", "ELBO forgetting"] if nll else []
     columns += [f"vs {reference}: {'ELBO ' if nll else ''}difference [95% CI]", "p"] if paired else []
-    lines = ["| " + " | ".join(columns + ["seeds"]) + " |", "|---" * (len(columns) + 1) + "|"]
+    lines = ["| " + " | ".join(columns + ["seeds", "code"]) + " |", "|---" * (len(columns) + 2) + "|"]
     for r in rows:
-        cells = [r["method"], f"{_cell(r['final_avg_accuracy'])} ± {_cell(r['final_avg_accuracy_sd'])}",
-                 f"± {_cell(r['final_avg_accuracy_ci95'])}", f"{_cell(r['bwt'])} ± {_cell(r['bwt_sd'])}",
-                 f"{_cell(r['forgetting'])} ± {_cell(r['forgetting_sd'])}"]
+        cells = [r["method"], mean_pm_sd(r["final_avg_accuracy"], r["final_avg_accuracy_sd"]),
+                 _half_width(r["final_avg_accuracy_ci95"]), mean_pm_sd(r["bwt"], r["bwt_sd"]),
+                 mean_pm_sd(r["forgetting"], r["forgetting_sd"])]
         if nll:
-            cells += [f"{_cell(r[f'nll_{name}'])} ± {_cell(r[f'nll_{name}_sd'])}" for name in ("final_avg", "bwt", "forgetting")]
+            cells += [mean_pm_sd(r[f"nll_{name}"], r[f"nll_{name}_sd"]) for name in ("final_avg", "bwt", "forgetting")]
         if paired and r.get("reference"):
             cells += ["(reference)", ""]
         elif paired:
             diff, ci = r["diff"], r["diff_ci95"]
             cells += [f"{_cell(diff, '+.2f')} [{_cell(diff - ci, '+.2f')}, {_cell(diff + ci, '+.2f')}]",
                       _cell(r["p_value"], ".2g")]
-        lines.append("| " + " | ".join(cells + [str(r["seeds"])]) + " |")
+        lines.append("| " + " | ".join(cells + [str(r["seeds"]), r["code"]]) + " |")
     markdown = "\n".join(lines) + "\n"
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(dict.fromkeys(k for r in rows for k in r)) or ["method"])

@@ -77,27 +77,45 @@ def curves_png(matrix, title: str) -> bytes:
     return figure_png(figure)
 
 
+def make_folder(path: Path) -> Path:
+    """Create `path` (and its parents) if needed; a failure raises a one-line UserError."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"cannot create {path}: {error.strerror or error}") from None
+    return path
+
+
 def default_folder(config) -> Path:
     stem = Path(config.script).stem
     return RESULTS / f"{stem}-{config.benchmark}-{config.model}-seed{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+# What a run writes into its folder (log.txt is compare.py's, and stays). --overwrite deletes these
+# first, so that a folder never holds a new run's files beside an old run's.
+RUN_FILES = ("config.json", "provenance.json", "summary.json", "*.csv", "*.png", "checkpoint.npz", "events.out.tfevents.*")
+
+
 class RunDir:
-    """The results folder of one run."""
+    """The results folder of one run: a new folder, an interrupted run's (with --resume), or with
+    --overwrite any run's, whose files are deleted first. Anything else holding a run is refused."""
 
     def __init__(self, config):
         self.path = Path(config.out) if config.out else default_folder(config)
         self.tasks = config.tasks
         self.title = f"{Path(config.script).stem}: {config.tasks}-task {config.benchmark} MNIST, {config.model}"
         summary = self.path / "summary.json"
-        if summary.exists() and json.loads(summary.read_text()).get("finished") and not config.overwrite:
-            if config.resume:
-                raise UserError(f"{self.path} holds a finished run: there is nothing to resume")
-            raise UserError(f"{self.path} holds a finished run: pass --overwrite to replace it, or another --out")
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise UserError(f"cannot create {self.path}: {error.strerror}") from None
+        finished = summary.exists() and json.loads(summary.read_text()).get("finished")
+        if config.resume and finished:
+            raise UserError(f"{self.path} holds a finished run: there is nothing to resume")
+        if not config.resume and (self.path / "config.json").exists():
+            if not config.overwrite:
+                held = "a finished run" if finished else "an unfinished run (continue it with --resume DIR)"
+                raise UserError(f"{self.path} holds {held}: pass --overwrite to replace it, or another --out")
+            for pattern in RUN_FILES:
+                for path in self.path.glob(pattern):
+                    path.unlink()
+        make_folder(self.path)
         write_json(self.path / "config.json", vars(config))
 
     def record(self, matrices: dict, extra=None) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from common import checkpoint, data, models, vae
+from common import checkpoint, data, models, provenance, vae
 from common.results import RunDir, write_atomic
 from common.summaries import Summaries
 from common.training import Trainer
@@ -55,6 +55,8 @@ def run(method_cls, config, log=partial(print, flush=True)) -> dict:
     """Train `method_cls(config)` on the configured sequence; returns its result matrices by name (the
     test accuracy (%) as "accuracy", ...). With config.resume, continue from the results folder's
     checkpoint."""
+    if config.deterministic:  # process-wide, and for good: every op then has one result (on a GPU too)
+        tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
     tasks = data.make_benchmark(
         config.benchmark, config.tasks, config.seed, config.data_dir, config.train_subset, config.validation
@@ -63,14 +65,34 @@ def run(method_cls, config, log=partial(print, flush=True)) -> dict:
     model = network(config, tasks)
     method = method_cls(config)
     trainer = Trainer(model, tasks, method, config, log, Summaries(results.path))
+    try:
+        return train(trainer, config, results, log)
+    finally:
+        trainer.summaries.close()  # its last scalars reach the disk, whatever ended the run
+
+
+def train(trainer, config, results, log) -> dict:
+    """The task loop of `run`. After each task, the checkpoint is saved first and the results second,
+    so a run marked finished always has its final checkpoint; a resumed run writes its results anew
+    at once, in case it stopped between the two."""
+    model, method, tasks = trainer.model, trainer.method, trainer.tasks
+    device = device_name()
+    provenance.record(results.path, device, resumed=bool(config.resume))
     log(f"{config.script}: {len(tasks)} {config.benchmark}-MNIST tasks, {config.model} {config.hidden}, "
-        f"{sum(int(tf.size(v)) for v in model.trainable_variables):,} parameters, on {device_name()}; results in {results.path}")
+        f"{sum(int(tf.size(v)) for v in model.trainable_variables):,} parameters, on {device}; results in {results.path}")
     progress = (config.resume and checkpoint.load(results.path, trainer)) or {"matrices": {}, "seconds": 0}
     matrices = progress["matrices"]
     costs = {"task_seconds": progress.get("task_seconds", []), "resident_mb": progress.get("resident_mb", [])}
+
+    def write_results(learned: int, seconds: float) -> None:
+        results.record(matrices, method.report() | {"seconds": seconds} | costs)
+        for name, png in model.pictures(learned).items():
+            write_atomic(results.path / name, png)
+
     first = len(matrices.get("accuracy", []))
     if first:
         log(f"resuming after task {first} of {len(tasks)}")
+        write_results(first, progress["seconds"])
     start = time.perf_counter() - progress["seconds"]
     for t in range(first, len(tasks)):
         trainer.learn(t)
@@ -84,10 +106,8 @@ def run(method_cls, config, log=partial(print, flush=True)) -> dict:
         memory = resident_mb()
         costs["resident_mb"].append(memory and round(memory))
         trainer.summaries.scalars(t + 1, scalars, flush=True)
-        results.record(matrices, method.report() | {"seconds": seconds} | costs)
-        for name, png in model.pictures(t + 1).items():
-            write_atomic(results.path / name, png)
         checkpoint.save(results.path, trainer, {"matrices": matrices, "seconds": seconds} | costs)
+        write_results(t + 1, seconds)
         per_task = (seconds - progress["seconds"]) / (t + 1 - first)  # this session's pace
         log(f"after task {t + 1}: " + "  ".join(
             f"{name} " + " ".join(f"{a:.2f}" for a in row) + f" (average {sum(row) / len(row):.2f})"

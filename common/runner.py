@@ -14,6 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from common.results import make_folder, write_atomic
+
 CHECKPOINT = "checkpoint.npz"
 
 
@@ -22,14 +24,17 @@ def run_script(script: str, folder: Path, seed: int, argv: list, cwd) -> tuple[i
     exit code and whether it resumed an interrupted run."""
     folder.mkdir(parents=True, exist_ok=True)
     resume = (folder / CHECKPOINT).exists()
-    argv = ["--resume", str(folder)] if resume else [*argv, "--seed", str(seed), "--out", str(folder)]
+    # Without a checkpoint, whatever an earlier attempt left (it died before its first task ended) is replaced.
+    argv = ["--resume", str(folder)] if resume else [*argv, "--seed", str(seed), "--out", str(folder), "--overwrite"]
     with open(folder / "log.txt", "a" if resume else "w") as log:
         code = subprocess.call([sys.executable, script, *argv], cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     return code, resume
 
 
 def folder_files(folder: Path, checkpoint: bool) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and (checkpoint or p.name != CHECKPOINT)}
+    """The folder's files by name, the checkpoint (if kept) last."""
+    files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and (checkpoint or p.name != CHECKPOINT)}
+    return dict(sorted(files.items(), key=lambda item: item[0] == CHECKPOINT))
 
 
 def on_worker(script: str, seed: int, argv: list, files: dict) -> tuple[int, bool, dict]:
@@ -48,10 +53,10 @@ def on_worker(script: str, seed: int, argv: list, files: dict) -> tuple[int, boo
 
 
 class RayRunner:
-    """Runs jobs as Ray tasks of one CPU each: on a new local Ray instance of `cpus` CPUs, or on the
-    cluster at `address` ("auto": the one `ray start` runs on this machine)."""
+    """Runs jobs as Ray tasks of one CPU (and `gpus`, a share of a GPU) each: on a new local Ray instance
+    of `cpus` CPUs, or on the cluster at `address` ("auto": the one `ray start` runs on this machine)."""
 
-    def __init__(self, address: str | None, cpus: int, root: Path):
+    def __init__(self, address: str | None, cpus: int, root: Path, gpus: float = 0.0):
         import ray
 
         env = {name: os.environ[name] for name in ("ANPYC_DATA_DIR",) if name in os.environ}
@@ -62,17 +67,17 @@ class RayRunner:
             ray.init(address=address, runtime_env=runtime_env, **quiet)
         else:
             ray.init(num_cpus=cpus, runtime_env=runtime_env, **quiet)
-        self.ray, self.task = ray, ray.remote(num_cpus=1)(on_worker)
+        self.ray, self.task = ray, ray.remote(num_cpus=1, num_gpus=gpus)(on_worker)
 
     def __call__(self, script: str, folder: Path, seed: int, argv: list) -> tuple[int, bool]:
         interrupted = folder / CHECKPOINT
         files = folder_files(folder, checkpoint=True) if interrupted.exists() else {}
         code, resume, files = self.ray.get(self.task.remote(script, seed, argv, files))
-        folder.mkdir(parents=True, exist_ok=True)
-        interrupted.unlink(missing_ok=True)
-        for name, content in files.items():
-            (folder / name).write_bytes(content)
-        config = folder / "config.json"
-        if config.exists():  # it names the worker's scratch folder
-            config.write_text(json.dumps(json.loads(config.read_text()) | {"out": str(folder)}, indent=2) + "\n")
+        make_folder(folder)
+        if "config.json" in files:  # it names the worker's scratch folder
+            files["config.json"] = json.dumps(json.loads(files["config.json"]) | {"out": str(folder)}, indent=2) + "\n"
+        for name, content in files.items():  # each file whole or not at all, the checkpoint last
+            write_atomic(folder / name, content)
+        if CHECKPOINT not in files:  # the run finished: the checkpoint it resumed from is spent
+            interrupted.unlink(missing_ok=True)
         return code, resume

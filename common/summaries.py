@@ -24,3 +24,6 @@ class Summaries:
                 tf.summary.write(tag, tf.constant(value, tf.float32), step=step, metadata=SCALAR)
         if flush:
             self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()

@@ -1,11 +1,12 @@
 """The shared training loop: a compiled epoch, evaluation, and task-wide means for importance measures.
 
 Speed comes from four choices. A whole epoch is one tf.function call (the batch loop runs in the
-graph, with no Python per step). The images live on the run's device once, as uint8. While a task
-trains, its training images are held permuted and scaled, so a step's batch (and a batch of the task's
-importance) is one gather; evaluation and anything on older tasks (joint's replay) gather, permute and
-scale each batch inside the graph. Each task's functions are traced once and reused for every epoch of
-that task.
+graph, with no Python per step). The images live on the run's device once, as float32 in [0, 1]: every
+gather then runs where they live (GatherV2 has GPU kernels for float32 and int32, none for uint8). While
+a task trains, its training images are held permuted, so a step's batch (and a batch of the task's
+importance) is one gather; evaluation and anything on older tasks (joint's replay) gather and permute
+each batch inside the graph. Each task's functions are traced once and reused for every epoch of that
+task.
 """
 import gc
 import math
@@ -31,23 +32,23 @@ class TaskData:
     """A task's splits as tensors on the run's device; batches are made from indices, in the graph."""
 
     def __init__(self, task, device_arrays: dict):
-        def on_device(array):
+        def on_device(array, convert):
             # Permuted tasks share their numpy arrays: keep one device copy per array.
             if id(array) not in device_arrays:
-                device_arrays[id(array)] = (array, tf.identity(array))
+                device_arrays[id(array)] = (array, convert(tf.constant(array)))
             return device_arrays[id(array)][1]
 
         self.splits = {
-            name: (on_device(split.images), on_device(split.labels))
+            name: (on_device(split.images, scaled), on_device(split.labels, tf.identity))
             for name, split in (("train", task.train), ("validation", task.validation), ("test", task.test))
         }
         self.size = len(task.train.labels)
         self.permutation = None if task.permutation is None else tf.constant(task.permutation)
 
     def training_set(self):
-        """(x float32 [n, 784] in [0, 1], y int32 [n]): the whole training split, permuted and scaled at
-        once, so that each training step's batch is one gather. The trainer holds it only while the task
-        trains: a sequence of 100 tasks still needs one task's worth of it."""
+        """(x float32 [n, 784] in [0, 1], y int32 [n]): the whole training split, permuted at once, so
+        that each training step's batch is one gather. The trainer holds it only while the task trains:
+        a sequence of 100 tasks still needs one task's worth of it."""
         return self.batch(tf.range(self.size))
 
     def batch(self, indices, split="train"):
@@ -56,7 +57,12 @@ class TaskData:
         x = tf.gather(images, indices)
         if self.permutation is not None:
             x = tf.gather(x, self.permutation, axis=1)
-        return tf.cast(x, tf.float32) / 255.0, tf.gather(labels, indices)
+        return x, tf.gather(labels, indices)
+
+
+def scaled(images):
+    """uint8 pixels as float32 in [0, 1] (the same values as scaling each batch after its gather)."""
+    return tf.cast(images, tf.float32) / 255.0
 
 
 def batch_ranges(n, batch_size):
@@ -73,7 +79,7 @@ class Trainer:
         self.summaries = summaries  # TensorBoard event files (common/summaries.py), or None
         device_arrays = {}
         self.data = [TaskData(task, device_arrays) for task in tasks]
-        self.optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr)
+        self.optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr, name="optimizer")  # checkpoint names
         self.optimizer.build(model.trainable_variables)
         self._epoch_fns, self._mean_fns, self._eval_fns = {}, {}, {}
         self._held = {}  # the training task's set, permuted and scaled (TaskData.training_set), while it trains

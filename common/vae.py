@@ -22,8 +22,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from common import data
-from common.models import TaskNetwork, initializers
+from common import data, seeds
+from common.models import TaskNetwork, initializers, network_init
 from common.results import figure_png, plt
 
 JUDGED_SAMPLES = 1000
@@ -59,7 +59,7 @@ class VAE(TaskNetwork):
         decoder = [keras.layers.Dense(w, name=f"decoder_{i}", **initializers(init)) for i, w in enumerate(hidden[::-1])]
         self.trunk, self.encoder_trunk, self.decoder_trunk = encoder + decoder, encoder, decoder
         self.heads = [Head(latent, inputs, init, f"head_{t}") for t in range(heads)]
-        self.noise = keras.random.SeedGenerator(seed)  # z's noise while training (its state is checkpointed)
+        self.noise = seeds.generator(seed, "vae_noise")  # z's noise while training (its state is checkpointed)
         self.grid = self.add_weight(shape=(len(tasks), len(tasks), GRID_SAMPLES, inputs),
                                     initializer="zeros", trainable=False, name="samples_grid")
         for t in range(heads):
@@ -112,15 +112,17 @@ class VAE(TaskNetwork):
     def fisher_log_likelihood(self, x, logits, seed):
         return bernoulli_log_likelihood(x, logits)
 
+    def codes(self, n, task: int, purpose: str, stream: int = 0):
+        """n standard normal latent vectors fixed by (seed, purpose, task, stream): the same after every
+        task, so that a change in what they give shows the network's."""
+        return tf.random.stateless_normal([n, self.latent], seed=[seeds.key(self.seed, purpose), 1000 * stream + task])
+
     def score(self, x, y, task: int):
-        noise = tf.random.stateless_normal([tf.shape(x)[0], self.latent], seed=[self.seed, task])
-        return self.negative_elbo(x, task, noise)
+        return self.negative_elbo(x, task, self.codes(tf.shape(x)[0], task, "vae_score"))
 
     def sample(self, task: int, n: int, stream: int = 0):
-        """n images (Bernoulli means, [n, 784]) from task `task`'s decoder, z ~ N(0, I) fixed by
-        (seed, task, stream): the same codes after every task, so that changes show the network's."""
-        z = tf.random.stateless_normal([n, self.latent], seed=[self.seed, 1000 * stream + task])
-        return tf.sigmoid(self.decode(z, task))
+        """n images (Bernoulli means, [n, 784]) from task `task`'s decoder, z ~ N(0, I) (`codes`)."""
+        return tf.sigmoid(self.decode(self.codes(n, task, "vae_samples", stream), task))
 
     def evaluate(self, trainer, learned: int, validation: bool) -> dict:
         """After `learned` tasks: test negative ELBO of each task learned (and validation), and the
@@ -174,4 +176,4 @@ def sample_judge(data_dir=None) -> keras.Model:
 
 def build(config, tasks) -> VAE:
     heads = 1 if config.scenario == "domain" else len(tasks)
-    return VAE(config.hidden, config.latent, tasks, heads, config.init, config.seed, config.data_dir)
+    return VAE(config.hidden, config.latent, tasks, heads, network_init(config.init, "vae"), config.seed, config.data_dir)

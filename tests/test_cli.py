@@ -100,3 +100,56 @@ def test_explicit_flags_override_a_preset():
     assert (config.lr, config.hidden, config.optimizer, config.iters) == (0.01, [100], "adam", 2000)
     authors = cli.parse(anpyc_wi_np.HPARAMS, anpyc_wi_np.FLAGS, "", ["--protocol", "authors"])
     assert (authors.hidden, authors.lr, authors.epochs, authors.iters) == ([64, 32], 0.02, 30, None)
+
+
+@pytest.mark.parametrize("preset", ["vdv2019-split", "hsu2018-split", "vae", "authors-pruning"])
+def test_no_preset_changes_what_defines_a_script(preset):
+    import anpyc_vae
+    from baselines import sgd_single_head
+
+    assert cli.parse(sgd_single_head.HPARAMS, {}, "", ["--protocol", preset]).scenario == "domain"
+    if preset != "vdv2019-permuted":
+        assert cli.parse(anpyc_vae.HPARAMS, anpyc_vae.FLAGS, "", ["--protocol", preset]).model == "vae"
+
+
+def test_a_flag_that_contradicts_a_scripts_definition_is_one_line(capsys):
+    from baselines import sgd_single_head
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse(sgd_single_head.HPARAMS, {}, "", ["--scenario", "task"])
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2 and error.count("\n") == 1
+    assert "--scenario task: " in error and "is defined by scenario domain" in error
+
+
+def test_resume_with_other_flags_is_one_line(tmp_path):
+    returncode, stderr = run_script("baselines/finetuning.py", "--resume", str(tmp_path), "--lr", "0.5", "--epochs=3")
+    assert (returncode, stderr.count("\n")) == (2, 1)
+    assert "--resume continues a run with the settings it started with: drop --lr, --epochs" in stderr
+
+
+def test_overwrite_deletes_the_old_run_before_anything_is_written(tmp_path):
+    argv = ["baselines/finetuning.py", "--tasks", "2", "--epochs", "1", "--train-subset", "100", "--batch-size", "10",
+            "--out", str(tmp_path)]
+    assert run_script(*argv)[0] == 0
+    # the new run fails in its first task: nothing of the old one may be left beside it
+    returncode, stderr = run_script(*argv, "--overwrite", "--lr", "1e9")
+    assert returncode == 1 and "the loss became nan in task 1" in stderr
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert not [name for name in left if name.startswith(("summary", "accuracy", "checkpoint", "curves"))], left
+    assert len([name for name in left if name.startswith("events.out")]) == 1
+
+
+def test_a_folder_holding_an_unfinished_run_is_refused_without_resume_or_overwrite(tmp_path):
+    argv = ["baselines/finetuning.py", "--tasks", "2", "--epochs", "1", "--train-subset", "100", "--batch-size", "10",
+            "--out", str(tmp_path)]
+    assert run_script(*argv, "--lr", "1e9")[0] == 1  # stopped in task 1: config.json, no result
+    returncode, stderr = run_script(*argv)
+    assert (returncode, stderr.count("\n")) == (1, 1)
+    assert "holds an unfinished run (continue it with --resume DIR): pass --overwrite to replace it" in stderr
+
+
+def test_negative_seed_is_one_line(capsys):
+    with pytest.raises(SystemExit):
+        cli.parse(anpyc_wo_np.HPARAMS, anpyc_wo_np.FLAGS, "", ["--seed", "-1"])
+    assert "--seed must be >= 0 (got -1)" in capsys.readouterr().err

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from types import SimpleNamespace
 
 from common import report
 from conftest import ROOT
@@ -73,6 +74,8 @@ def test_sweep_without_validation_is_refused(tmp_path):
     (["--methods", "ewc", "--sweep", "ewc:c=1,2", "--", "--validation", "100"], "--sweep: ewc has no flag --c"),
     (["--methods", "ewc", "--sweep", "ewc:lamb=1,-2", "--", "--validation", "100"], "--lamb must be >= 0 (got -2.0)"),
     (["--sweep", "nope:lamb=1", "--", "--validation", "100"], "--sweep: unknown method 'nope'"),
+    (["--sweep", "ewc:lamb=1,10", "--", "--validation", "0"], "--sweep needs --validation N (N > 0)"),
+    (["--ray", "--gpus-per-job", "2"], "--gpus-per-job must be in [0, 1] (got 2.0)"),
 ])
 def test_bad_input_stops_compare_before_any_run(argv, message, tmp_path):
     result = subprocess.run([sys.executable, "compare.py", "--out", str(tmp_path), *argv], cwd=ROOT,
@@ -139,3 +142,61 @@ def test_sweep_on_one_seed_then_the_chosen_value_on_the_others(tmp_path):
     subprocess.run(redraw[:-1] + ["anpyc_wo_np"], cwd=ROOT, check=True, capture_output=True)
     assert f"| anpyc_wo_np ({best}) | " in (redrawn := (tmp_path / "table.md").read_text())
     assert "(reference)" in redrawn and "vs anpyc_wo_np: difference" in redrawn  # a swept method as the reference
+
+
+def test_plot_results_refuses_a_row_that_pools_different_settings(tmp_path):
+    for seed, tasks in ((0, "1"), (1, "2")):
+        subprocess.run([sys.executable, "baselines/finetuning.py", "--tasks", tasks, "--epochs", "0", "--seed", str(seed),
+                        "--out", str(tmp_path / f"seed{seed}")], cwd=ROOT, check=True, capture_output=True)
+    result = subprocess.run([sys.executable, "plot_results.py", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
+    assert (result.returncode, result.stderr.count("\n")) == (2, 1), result.stderr
+    assert "finetuning: seeds 0 and 1 differ in tasks (1 and 2): a row pools runs that differ in their seed only" in result.stderr
+
+
+def test_a_job_that_raises_is_reported_and_the_campaign_goes_on(tmp_path, capsys):
+    import compare as campaign
+
+    def runner(script, folder, seed, argv):
+        if seed == 0:
+            raise RuntimeError("worker died\nmore detail")
+        folder.mkdir(parents=True)
+        (folder / "log.txt").write_text("after task 1: fine\n")
+        return 0, False
+
+    args = SimpleNamespace(out=tmp_path, jobs=1, ray=None)
+    jobs = [("finetuning", "finetuning", seed, tmp_path / f"seed{seed}", []) for seed in (0, 1)]
+    campaign.execute(jobs, args, [0, 1], parser=None, runner=runner)
+    out = capsys.readouterr().out
+    assert "[1/2] finetuning seed 0: FAILED (RuntimeError: worker died) in" in out
+    assert "[2/2] finetuning seed 1: done in" in out
+
+
+def test_ray_results_are_written_whole_and_the_checkpoint_kept_until_then(tmp_path, monkeypatch):
+    from common import runner as runners
+
+    folder = tmp_path / "seed0"
+    folder.mkdir()
+    (folder / "checkpoint.npz").write_bytes(b"task 1")
+    (folder / "summary.json").write_text('{"tasks_done": 1}')
+    returned = {"summary.json": b'{"tasks_done": 2, "finished": true}', "accuracy.csv": b"after_task,task_1\n",
+                "config.json": b'{"out": "/scratch/run", "seed": 0}'}
+    ray = SimpleNamespace(get=lambda result: result)
+    ray_runner = object.__new__(runners.RayRunner)
+    ray_runner.ray, ray_runner.task = ray, SimpleNamespace(remote=lambda *args: (0, True, dict(returned)))
+    real, calls = runners.write_atomic, []
+
+    def full_disk_at_the_second_file(path, content):
+        calls.append(path.name)
+        if len(calls) == 2:
+            raise OSError("No space left on device")
+        real(path, content)
+
+    monkeypatch.setattr(runners, "write_atomic", full_disk_at_the_second_file)
+    with pytest.raises(OSError):
+        ray_runner("baselines/finetuning.py", folder, 0, [])
+    assert (folder / "checkpoint.npz").read_bytes() == b"task 1"  # the interrupted run can still be resumed
+    monkeypatch.setattr(runners, "write_atomic", real)
+    assert ray_runner("baselines/finetuning.py", folder, 0, []) == (0, True)
+    assert not (folder / "checkpoint.npz").exists()  # spent, once the finished run's files are in place
+    assert json.loads((folder / "summary.json").read_text())["finished"]
+    assert json.loads((folder / "config.json").read_text())["out"] == str(folder)

@@ -129,3 +129,51 @@ def test_lwf_old_heads(old_heads, tmp_path):
     config = configure(lwf, "--tasks", "2", "--epochs", "1", "--train-subset", "300", "--old-heads", old_heads, out=tmp_path)
     run(Recording, config, log=lambda *_: None)
     assert np.array_equal(heads[0], heads[1]) == (old_heads == "frozen")
+
+
+def test_a_negative_or_nan_importance_is_refused():
+    from common.training import RunError
+
+    class Broken(ConsolidationMethod):
+        def task_importance(self, trainer, task):
+            return [tf.constant([1.0, -0.5, 2.0], tf.float64) if task == 0 else tf.constant([1.0, float("nan"), 0.0], tf.float64)]
+
+    theta = tf.Variable([0.0, 0.0, 0.0], dtype=tf.float64)
+    trainer = SimpleNamespace(model=SimpleNamespace(shared_variables=[theta]))
+    for task, entries in ((0, "1 entries of Omega negative"), (1, "1 entries of Omega negative or non-finite")):
+        method = Broken(SimpleNamespace(optimizer="sgd", penalty_step="implicit"), strength=1.0)
+        method.setup(trainer)
+        with pytest.raises(RunError, match=f"the importance after task {task + 1} leaves {entries}"):
+            method.after_task(trainer, task)
+        np.testing.assert_array_equal(method.consolidation.omega[0].numpy(), 0.0)  # nothing assigned
+
+
+@pytest.mark.parametrize("gamma", [1.0, 0.5])
+def test_kirkpatrick_ewc_is_one_penalty_per_task_around_its_own_weights(gamma):
+    from baselines import ewc
+
+    fishers = [np.array([1.0, 0.0, 2.0, 0.0]), np.array([3.0, 1.0, 0.0, 0.0]), np.array([0.5, 2.0, 1.0, 0.0])]
+    weights = [np.array([1.0, -1.0, 0.5, 2.0]), np.array([-2.0, 0.0, 1.5, 1.0]), np.array([0.0, 3.0, -1.0, 0.5])]
+    theta = tf.Variable(np.zeros(4))
+    trainer = SimpleNamespace(model=SimpleNamespace(shared_variables=[theta]))
+    methods = {}
+    for variant in ("kirkpatrick", "online"):
+        config = SimpleNamespace(lamb=2.0, gamma=gamma, variant=variant, seed=0, optimizer="sgd", penalty_step="explicit")
+        method = ewc.EWC(config)
+        method.setup(trainer)
+        method.task_importance = lambda trainer, task: [tf.constant(fishers[task])]
+        for task, w in enumerate(weights):
+            theta.assign(w)
+            method.after_task(trainer, task)
+        methods[variant] = method
+    theta.assign([0.3, -0.7, 2.0, 1.0])
+    t = theta.numpy()
+    decayed = [gamma ** (2 - k) * f for k, f in enumerate(fishers)]
+    # Kirkpatrick et al.: sum over tasks k of F_k (theta - theta*_k)^2, gradient 2 sum_k F_k (theta - theta*_k)
+    with tf.GradientTape() as tape:
+        penalty = methods["kirkpatrick"].consolidation.penalty()
+    expected = 2 * sum(f * (t - w) for f, w in zip(decayed, weights))
+    np.testing.assert_allclose(tape.gradient(penalty, theta).numpy(), expected, rtol=1e-10)
+    # online: the decayed sum of the Fishers, around the last task's weights
+    np.testing.assert_allclose(methods["online"].consolidation.anchor[0].numpy(), weights[-1])
+    np.testing.assert_allclose(methods["online"].consolidation.omega[0].numpy(), sum(decayed))

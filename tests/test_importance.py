@@ -116,15 +116,15 @@ def test_task_mean_averages_over_batches_of_100():
 def test_penalty_and_its_gradient():
     theta = tf.Variable([1.0, -2.0, 3.0])
     consolidation = Consolidation([theta])
-    consolidation.consolidate([tf.constant([0.5, 2.0, 0.0])])  # Omega, and theta* = [1, -2, 3]
+    consolidation.consolidate([tf.constant([0.5, 2.0, 0.0])], task=0)  # Omega, and theta* = [1, -2, 3]
     theta.assign([2.0, 0.0, -1.0])
     with tf.GradientTape() as tape:
         penalty = consolidation.penalty()
     # sum Omega (theta - theta*)^2 = 0.5 * 1 + 2 * 4 + 0 * 16; gradient 2 Omega (theta - theta*)
     assert float(penalty) == pytest.approx(8.5)
     np.testing.assert_allclose(tape.gradient(penalty, theta).numpy(), [1.0, 8.0, 0.0])
-    consolidation.consolidate([tf.constant([1.0, 1.0, 1.0])], rule="max")
+    consolidation.consolidate([tf.constant([1.0, 1.0, 1.0])], task=1, rule="max")
     np.testing.assert_allclose(consolidation.omega[0].numpy(), [1.0, 2.0, 1.0])
-    consolidation.consolidate([tf.constant([1.0, 1.0, 1.0])], rule="sum", decay=0.5)
+    consolidation.consolidate([tf.constant([1.0, 1.0, 1.0])], task=2, rule="sum", decay=0.5)
     np.testing.assert_allclose(consolidation.omega[0].numpy(), [1.5, 2.0, 1.5])
     np.testing.assert_allclose(consolidation.anchor[0].numpy(), [2.0, 0.0, -1.0])

@@ -34,8 +34,9 @@ def test_summary_has_every_metric():
     assert set(summary) == {"avg_accuracy", "final_avg_accuracy", "bwt", "forgetting", "learning_accuracy"}
 
 
-def run(method, seed, final):
-    return {"method": method, "seed": seed, "summary": {"final_avg_accuracy": final, "bwt": -1.0, "forgetting": 1.0}}
+def run(method, seed, final, **config):
+    return {"method": method, "seed": seed, "summary": {"final_avg_accuracy": final, "bwt": -1.0, "forgetting": 1.0},
+            "config": {"seed": seed} | config, "provenance": [], "path": f"{method}/seed{seed}"}
 
 
 def test_table_statistics_match_hand_computation():
@@ -61,9 +62,58 @@ def test_vae_tables_pair_and_rank_by_negative_elbo():
     def vae(method, seed, nll, accuracy):
         summary = {"final_avg_accuracy": accuracy, "bwt": 0.0, "forgetting": 0.0,
                    "nll": {"final_avg": nll, "bwt": 0.0, "forgetting": 0.0}}
-        return {"method": method, "seed": seed, "summary": summary}
+        return {"method": method, "seed": seed, "summary": summary, "config": {"seed": seed}, "provenance": []}
 
     # lower ELBO first, though its sample accuracy is lower; differences -10, -12: mean -11
     runs = [vae("a", 0, 120.0, 90.0), vae("a", 1, 118.0, 91.0), vae("ref", 0, 130.0, 95.0), vae("ref", 1, 130.0, 96.0)]
     rows = report.table_rows(runs, reference="ref")
     assert [r["method"] for r in rows] == ["a", "ref"] and rows[0]["diff"] == pytest.approx(-11.0)
+
+
+def test_holm_adjustment_matches_hand_computation():
+    from common import report
+
+    # sorted 0.01, 0.02, 0.04 (m = 3): 3 * 0.01, max(0.03, 2 * 0.02), max(0.04, 1 * 0.04); nan is not a test
+    assert report.holm([0.04, 0.01, float("nan"), 0.02]) == pytest.approx([0.04, 0.03, float("nan"), 0.04], nan_ok=True)
+    assert report.holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])
+
+
+def test_verdicts_use_holms_p_and_call_a_ci_across_zero_a_tie():
+    from common import report
+
+    # Means a 92.5, c 92.33, b 90.5. Paired: a - b = 2, 2.1, 1.9 (sd 0.1, t = 20 sqrt 3, and on 2 degrees
+    # of freedom the two-sided p is 1 - |t| / sqrt(t^2 + 2)); a - c = 1, -1, 0.5; c - b = 1, 3.1, 1.4.
+    runs = [run("a", s, v) for s, v in enumerate((92.0, 93.0, 92.5))]
+    runs += [run("b", s, v) for s, v in enumerate((90.0, 90.9, 90.6))]
+    runs += [run("c", s, v) for s, v in enumerate((91.0, 94.0, 92.0))]
+    pairs = {(p["first"], p["second"]): p for p in report.verdicts(runs)}
+    assert set(pairs) == {("a", "c"), ("a", "b"), ("c", "b")}
+    p_ab = 1 - (1200 / 1202) ** 0.5
+    assert pairs["a", "b"]["p_value"] == pytest.approx(p_ab, rel=1e-4)
+    assert pairs["a", "b"]["p_holm"] == pytest.approx(3 * p_ab, rel=1e-4)  # the smallest of 3 p-values
+    assert [pairs[k]["verdict"] for k in (("a", "b"), ("a", "c"), ("c", "b"))] == ["above", "tie", "tie"]
+    # c - b alone: its CI excludes 0 only without the adjustment
+    assert pairs["c", "b"]["p_value"] < 0.11 and pairs["c", "b"]["p_holm"] > 0.05
+
+
+def test_a_row_that_pools_different_settings_is_refused():
+    from common import report
+    from common.errors import UserError
+
+    runs = [run("a", 0, 90.0, tasks=10), run("a", 1, 91.0, tasks=5)]
+    with pytest.raises(UserError, match=r"a: seeds 0 and 1 differ in tasks \(10 and 5\)"):
+        report.table_rows(runs)
+    code = {"source_hash": "1" * 64, "tensorflow": "2.21.0", "keras": "3", "numpy": "2", "device": "CPU"}
+    runs = [run("a", 0, 90.0) | {"provenance": [code]}, run("a", 1, 91.0) | {"provenance": [code | {"source_hash": "2" * 64}]}]
+    with pytest.raises(UserError, match="a: seeds 0 and 1 come from different code \\(source_hash differs\\)"):
+        report.table_rows(runs)
+    runs[1]["provenance"] = [code, code | {"tensorflow": "2.20.0"}]  # resumed under another TensorFlow
+    with pytest.raises(UserError, match="was resumed under other code"):
+        report.table_rows(runs)
+
+
+def test_a_one_seed_row_shows_no_sd(tmp_path):
+    from common import report
+
+    markdown = report.write_tables(report.table_rows([run("a", 0, 90.0), run("b", 0, 80.0)]), tmp_path)
+    assert "| a | 90.00 | n/a | -1.00 | 1.00 | 1 | ? |" in markdown and "±" not in markdown

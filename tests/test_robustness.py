@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -115,3 +116,79 @@ def test_memory_stays_flat_from_task_to_task(tmp_path):
     assert result.returncode == 0, result.stderr
     memory = json.loads((tmp_path / "summary.json").read_text())["resident_mb"]
     assert memory[4] - memory[1] < 63, memory
+
+
+def test_importance_distribution_into_an_unwritable_folder_is_one_line(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = subprocess.run([sys.executable, "cal_importance_distribution.py", "--seeds", "1", "--epochs", "0",
+                             "--train-subset", "100", "--out", str(blocker / "out")], cwd=ROOT, capture_output=True, text=True)
+    assert (result.returncode, result.stderr.count("\n")) == (1, 1), result.stderr
+    assert "cannot create" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_checkpoint_of_other_shapes_is_refused_in_one_line(tmp_path):
+    argv = ["baselines/finetuning.py", *QUICK, "--tasks", "2", "--epochs", "1", "--train-subset", "100", "--out", str(tmp_path)]
+    with open(tmp_path.parent / "first.log", "w") as log:
+        assert start(*argv, log=log).wait(timeout=300) == 0
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps(config | {"hidden": [100, 50]}))  # same names, other shapes
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    (tmp_path / "summary.json").write_text(json.dumps(summary | {"finished": False}))
+    result = subprocess.run([sys.executable, "baselines/finetuning.py", "--resume", str(tmp_path)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert (result.returncode, result.stderr.count("\n")) == (1, 1), result.stderr
+    assert "model/dense_1/kernel is float32 (100, 100) there and float32 (100, 50) in this run" in result.stderr
+
+
+def test_checkpoints_restore_each_variable_by_its_name(tmp_path, monkeypatch):
+    from common import checkpoint, data
+    from common.run import network
+    from conftest import configure
+    from common.training import Trainer
+
+    config = configure(ewc, "--tasks", "2", "--train-subset", "100", out=tmp_path)
+    tasks = data.make_benchmark("permuted", 2, 0, subset=100)
+    trainers = [Trainer(network(config, tasks), tasks, ewc.EWC(config), config, log=lambda *_: None) for _ in range(2)]
+    saved = {name: v.numpy().copy() for name, v in checkpoint._variables(trainers[0]).items()}
+    checkpoint.save(tmp_path, trainers[0], {"matrices": {}})
+    # the second trainer lists its variables in the opposite order: by position, same-shaped ones would swap
+    original = checkpoint._variables
+    monkeypatch.setattr(checkpoint, "_variables", lambda trainer: dict(reversed(list(original(trainer).items()))))
+    checkpoint.load(tmp_path, trainers[1])
+    monkeypatch.undo()
+    restored = checkpoint._variables(trainers[1])
+    assert "model/head_0/kernel" in restored and "optimizer/iteration" in restored and "method/omega/dense_0/kernel" in restored
+    for name, value in saved.items():
+        np.testing.assert_array_equal(restored[name].numpy(), value, err_msg=name)
+
+
+def test_a_run_is_marked_finished_only_after_its_last_checkpoint(tmp_path, monkeypatch):
+    from common import checkpoint
+
+    def full_disk(folder, trainer, progress):
+        if len(progress["matrices"]["accuracy"]) == 3:
+            raise UserError("cannot write checkpoint.npz: No space left on device")
+        real(folder, trainer, progress)
+
+    real = checkpoint.save
+    monkeypatch.setattr(checkpoint, "save", full_disk)
+    with pytest.raises(UserError):
+        quick_run(finetuning, Method, tmp_path, "--epochs", "1", "--train-subset", "100")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["tasks_done"] == 2 and not summary["finished"]
+
+
+def test_a_failed_run_keeps_its_last_tensorboard_scalars(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    class FailsInTask2(Method):
+        def before_epoch(self, trainer, task, lr):
+            if task == 1 and trainer._epochs_done == 3:
+                raise RunError("stop")
+
+    with pytest.raises(RunError):
+        quick_run(finetuning, FailsInTask2, tmp_path, "--epochs", "4", "--train-subset", "100")
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    assert len(events.Tensors("train/loss")) == 4 + 2  # task 1's epochs, and task 2's two before it stopped

@@ -51,3 +51,18 @@ def test_si_path_integral_matches_hand_computation(penalty_step):
         anchor = t.copy()
         np.testing.assert_allclose(si.consolidation.omega[0].numpy(), expected_omega, rtol=1e-6)
     np.testing.assert_allclose(theta.numpy(), t, rtol=1e-6)
+
+
+def test_si_clips_the_summed_importance_at_zero_as_zenke_et_als_code():
+    # pathint's protocols.py: Omega <- relu(Omega + path / (Delta^2 + xi)). A negative path integral
+    # lowers an earlier importance, but never below zero.
+    theta = tf.Variable([0.0, 0.0, 0.0], dtype=tf.float64)
+    si = SI(SimpleNamespace(c=C, xi=XI, optimizer="sgd", penalty_step="implicit"))
+    trainer = SimpleNamespace(model=SimpleNamespace(shared_variables=[theta]))
+    si.setup(trainer)
+    si.consolidation.omega[0].assign([2.0, 2.0, 2.0])
+    si.before_task(trainer, 1)
+    theta.assign([1.0, 1.0, 0.0])  # Delta^2 = 1, 1, 0
+    si.path[0].assign([-1.1, -3.3, 0.5])  # / (Delta^2 + 0.1): -1, -3, 5
+    si.after_task(trainer, 1)
+    np.testing.assert_allclose(si.consolidation.omega[0].numpy(), [1.0, 0.0, 7.0], rtol=1e-6)

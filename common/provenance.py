@@ -1,0 +1,88 @@
+"""Which code produced a run: provenance.json in its results folder.
+
+One entry per session of the run (its start, then each resume): the git commit, whether the source
+files the run executes differ from that commit, a SHA-256 of those files (every module of this
+repository loaded by then: the script, common/, and whatever they import), the versions of Python,
+TensorFlow, Keras and numpy, the device and the start time. Two runs with the same source hash ran the
+same code, whatever their commits; a run whose sessions differ in it is a mixture of two codes, and no
+table pools it (common/report.py).
+"""
+import hashlib
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from common.results import write_json
+
+ROOT = Path(__file__).resolve().parents[1]
+FILE = "provenance.json"
+
+
+def source_files() -> list[Path]:
+    """The repository's modules loaded in this process (tests excluded), sorted by path."""
+    files = set()
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if path and path.endswith(".py"):
+            path = Path(path).resolve()
+            if ROOT in path.parents and ROOT / "tests" not in path.parents:
+                files.add(path)
+    return sorted(files)
+
+
+def source_hash(files) -> str:
+    """SHA-256 over each file's path (relative to the repository) and content."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def git(*args) -> str | None:
+    """git's output in the repository, or None where there is no git or no repository."""
+    try:
+        result = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def describe(device: str) -> dict:
+    """This session's entry."""
+    files = source_files()
+    relative = [str(path.relative_to(ROOT)) for path in files]
+    changed = git("status", "--porcelain", "--", *relative)
+    return {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "commit": git("rev-parse", "HEAD"),
+        "uncommitted_changes": None if changed is None else bool(changed),
+        "source_hash": source_hash(files),
+        "source_files": relative,
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "device": device,
+    }
+
+
+def record(folder: Path, device: str, resumed: bool) -> dict:
+    """Add this session to folder/provenance.json (a new file unless the run is resumed); returns it."""
+    path = Path(folder) / FILE
+    sessions = read(folder) if resumed else []
+    entry = describe(device)
+    write_json(path, {"sessions": sessions + [entry]})
+    return entry
+
+
+def read(folder: Path) -> list[dict]:
+    """The sessions recorded for the run in `folder` ([] if none)."""
+    path = Path(folder) / FILE
+    return json.loads(path.read_text())["sessions"] if path.exists() else []
