@@ -11,7 +11,8 @@ after setting up a 100-task permuted sequence and learning 10 of its tasks (an e
 setting up and learning a 1-task one; (j)
 the TensorBoard summaries a run writes after each epoch; (k) the time per step of fine-tuning, SI and
 EWC on the published split-MNIST protocol vdv2019-split (MLP 400-400, Adam, batch 128), on a task
-that has the penalty.
+that has the penalty; (l) what --deterministic (TensorFlow's op determinism) costs an ANPyC epoch
+with dropout, each in a fresh process, since determinism cannot be turned off once on.
 Each time is the best of `--repeats` calls after a first, tracing call; the rows' calls take turns.
 """
 import argparse
@@ -140,6 +141,22 @@ def peak_memory_mb(tasks, subset):
     return float(out.strip().splitlines()[-1])
 
 
+def epoch_seconds(deterministic: bool, repeats: int, subset) -> float:
+    """(l), in a fresh process: the best of `repeats` ANPyC epochs (with the penalty and dropout 0.5)."""
+    argv = [sys.executable, __file__, "--epoch-probe", "deterministic" if deterministic else "default",
+            "--repeats", str(repeats)] + (["--subset", str(subset)] if subset else [])
+    return float(subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+
+
+def epoch_probe(mode, repeats, subset):
+    if mode == "deterministic":
+        tf.config.experimental.enable_op_determinism()
+    anpyc = trainer_for(ANPyC, config(), data.make_benchmark("permuted", 2, 0, subset=subset))
+    anpyc.method.after_task(anpyc, 0)
+    anpyc.method.before_task(anpyc, 1)
+    print(best_times({"c": lambda: anpyc.train(1, 1)}, repeats)["c"])
+
+
 def memory_probe(tasks, subset):
     cfg = config(tasks=tasks, epochs=1, iters=None)
     sequence = data.make_benchmark("permuted", tasks, 0, subset=subset)
@@ -160,10 +177,13 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--models", default="mlp,cnn")
     parser.add_argument("--memory-probe", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--epoch-probe", choices=("default", "deterministic"), help=argparse.SUPPRESS)
     parser.add_argument("--subset", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_probe:
         return memory_probe(args.memory_probe, args.subset)
+    if args.epoch_probe:
+        return epoch_probe(args.epoch_probe, args.repeats, args.subset)
     subset = 512 if args.tiny else None
     repeats = 1 if args.tiny else args.repeats
     tasks = data.make_benchmark("permuted", 2, 0, subset=subset)
@@ -193,6 +213,9 @@ def main():
         ratio = ms / steps["finetuning"]
         target = "" if key == "finetuning" else f"<= 1.15 {'met' if ratio <= 1.15 else 'MISSED'}"
         print(f"| {key} | {ms:.2f} | {ratio:.2f} | {target} |")
+    default, deterministic = epoch_seconds(False, repeats, subset), epoch_seconds(True, repeats, subset)
+    print(f"\n(l) ANPyC epoch (dropout 0.5): {default:.2f} s, with --deterministic {deterministic:.2f} s "
+          f"(x{deterministic / default:.2f}; measured on {device_name()})")
     one, hundred = peak_memory_mb(1, subset), peak_memory_mb(100, subset)
     print(f"\n(h) peak resident memory: 1 task {one:.0f} MB, 100 tasks {hundred:.0f} MB, "
           f"difference {hundred - one:.0f} MB (target <= 300 MB {'met' if hundred - one <= 300 else 'MISSED'})")

@@ -179,7 +179,18 @@ def test_a_run_is_marked_finished_only_after_its_last_checkpoint(tmp_path, monke
     assert summary["tasks_done"] == 2 and not summary["finished"]
 
 
-def test_a_failed_run_keeps_its_last_tensorboard_scalars(tmp_path):
+def open_files() -> list[str]:
+    """The paths this process holds open (Linux)."""
+    paths = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            paths.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:  # the listing's own descriptor, closed by now
+            pass
+    return paths
+
+
+def test_a_failed_run_closes_its_tensorboard_file_with_every_scalar(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     class FailsInTask2(Method):
@@ -187,8 +198,9 @@ def test_a_failed_run_keeps_its_last_tensorboard_scalars(tmp_path):
             if task == 1 and trainer._epochs_done == 3:
                 raise RunError("stop")
 
-    with pytest.raises(RunError):
+    with pytest.raises(RunError) as caught:  # its traceback holds the run's frames, as a notebook's would
         quick_run(finetuning, FailsInTask2, tmp_path, "--epochs", "4", "--train-subset", "100")
-    events = EventAccumulator(str(tmp_path))
+    assert not [path for path in open_files() if str(tmp_path) in path], caught  # the writer closed its event file
+    events = EventAccumulator(str(tmp_path), size_guidance={"tensors": 0})
     events.Reload()
     assert len(events.Tensors("train/loss")) == 4 + 2  # task 1's epochs, and task 2's two before it stopped
