@@ -49,6 +49,19 @@ def widths(text: str) -> list[int]:
     return values
 
 
+def counts(text: str) -> list[int] | None:
+    """'25,20,0' -> [25, 20, 0]; 'none' -> None."""
+    if text.lower() in ("", "none"):
+        return None
+    try:
+        values = [int(part) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"must be comma-separated integers >= 0 such as 25,20,0 (got {text!r})")
+    return values
+
+
 def optional_int(text: str) -> int | None:
     return None if text.lower() in ("", "none", "all") else int(text)
 
@@ -63,6 +76,9 @@ CORE = {
     "tasks": Flag(optional_int, "number of tasks (default: 10 permuted, 5 split, 10 classes)", at_least(1)),
     "epochs": Flag(int, "epochs per task", at_least(0)),
     "iters": Flag(optional_int, "minibatches per task, instead of --epochs", at_least(1)),
+    "extra_epochs": Flag(counts, "more epochs for each task after its --epochs or --iters, one number per task "
+                                 "(a control that gives a method the training another one gets, e.g. pruning's "
+                                 "retraining)"),
     "protocol": Flag(str, "a published protocol's settings (explicit flags still win)", choices=tuple(protocols.PRESETS)),
     "batch_size": Flag(int, "training batch size", at_least(1)),
     "lr": Flag(float, "learning rate", above(0)),
@@ -78,6 +94,7 @@ CORE = {
     "init": Flag(str, "initialisation: authors (truncated normal sigma 0.1, biases 0.1), glorot (Keras'), or "
                       "auto (authors for the MLP, glorot for the CNN and the VAE)", choices=("auto", "authors", "glorot")),
     "dropout": Flag(float, "dropout rate after each hidden Dense layer (training only)", within(0, 1)),
+    "dropout_layers": Flag(counts, "the hidden Dense layers (numbered from 1) that dropout follows (none: every one)"),
     "scenario": Flag(str, "task: one head per task; domain: one head shared by all", choices=("task", "domain")),
     "seed": Flag(int, "random seed (weights, shuffling, permutations, dropout)", at_least(0)),
     "deterministic": Flag(bool, "TensorFlow's op determinism: same-seed runs and resumes repeat exactly on a GPU "
@@ -150,6 +167,11 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
         if config.model == "vae" and config.benchmark == "permuted":
             parser.error("--model vae needs --benchmark classes or split (its samples are judged as digits)")
         config.tasks = config.tasks or full
+        if config.dropout_layers is not None and not set(config.dropout_layers) <= set(range(1, len(config.hidden) + 1)):
+            parser.error(f"--dropout-layers must number hidden layers 1 to {len(config.hidden)} (got "
+                         f"{','.join(map(str, config.dropout_layers))})")
+        if config.extra_epochs is not None and len(config.extra_epochs) != config.tasks:
+            parser.error(f"--extra-epochs needs one number per task: {config.tasks} (got {len(config.extra_epochs)})")
     if "init" in hparams:  # what config.json records is the initialisation the network got
         config.init = models.network_init(config.init, config.model)
     config.script = prog

@@ -28,7 +28,8 @@ def network(config, tasks):
     if config.model == "vae":
         return vae.build(config, tasks)
     heads = 1 if config.scenario == "domain" else len(tasks)
-    return models.build(config.model, config.hidden, heads, tasks[0].classes, config.dropout, config.init)
+    return models.build(config.model, config.hidden, heads, tasks[0].classes, config.dropout, config.init,
+                        config.dropout_layers)
 
 
 def clock(seconds: float) -> str:

@@ -87,10 +87,14 @@ class Trainer:
         method.setup(self)
 
     def learn(self, task: int) -> None:
-        """The whole of task `task`: the method's before hook, the epochs, the method's after hook."""
+        """The whole of task `task`: the method's before hook, the epochs (and the task's --extra-epochs),
+        the method's after hook."""
         self._round = self._epochs_done = 0
         self.method.before_task(self, task)
         self.train(task, self.config.epochs, iters=self.config.iters)
+        extra = self.config.extra_epochs
+        if extra and extra[task]:
+            self.train(task, extra[task], phase="extra")
         self.method.after_task(self, task)
         self._held.clear()  # and the task's graphs: its training set must not outlive it
         self._epoch_fns.clear()

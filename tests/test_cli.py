@@ -84,6 +84,9 @@ PRESETS = [
                               batch_size=128, iters=5000, dropout=0.0)),
     ("hsu2018-split", dict(benchmark="split", tasks=5, hidden=[400, 400], optimizer="adam", lr=0.001,
                            batch_size=128, epochs=4, iters=None, scenario="task", dropout=0.0)),
+    ("authors-sgd-frozen", dict(benchmark="permuted", tasks=10, hidden=[512, 256], init="authors", dropout=0.5,
+                                dropout_layers=[2], optimizer="sgd", lr=0.001, lr_decay=1.0, batch_size=256,
+                                iters=10000, validation=5000)),
 ]
 
 
@@ -153,3 +156,28 @@ def test_negative_seed_is_one_line(capsys):
     with pytest.raises(SystemExit):
         cli.parse(anpyc_wo_np.HPARAMS, anpyc_wo_np.FLAGS, "", ["--seed", "-1"])
     assert "--seed must be >= 0 (got -1)" in capsys.readouterr().err
+
+
+def test_extra_epochs_and_dropout_layers_are_checked(capsys):
+    config = cli.parse(anpyc_wo_np.HPARAMS, anpyc_wo_np.FLAGS, "", ["--tasks", "3", "--extra-epochs", "5,0,2"])
+    assert config.extra_epochs == [5, 0, 2]
+    for argv, message in ((["--tasks", "3", "--extra-epochs", "5,0"], "--extra-epochs needs one number per task: 3 (got 2)"),
+                          (["--dropout-layers", "3"], "--dropout-layers must number hidden layers 1 to 2 (got 3)")):
+        with pytest.raises(SystemExit):
+            cli.parse(anpyc_wo_np.HPARAMS, anpyc_wo_np.FLAGS, "", argv)
+        assert message in capsys.readouterr().err
+
+
+def test_extra_epochs_train_each_task_that_much_longer(tmp_path):
+    from baselines import finetuning
+    from common.method import Method
+    from conftest import quick_run
+
+    counted = []
+
+    class Counting(Method):
+        def after_task(self, trainer, task):
+            counted.append(int(trainer.optimizer.iterations))
+
+    quick_run(finetuning, Counting, tmp_path, "--epochs", "1", "--train-subset", "320", "--extra-epochs", "2,0,1")
+    assert counted == [30, 40, 60]  # 10 batches an epoch: 1 + 2, 1 + 0, 1 + 1 epochs

@@ -46,3 +46,14 @@ def test_every_network_learns_from_its_default_initialisation(tmp_path):
     assert run(anpyc_wi_np.PrunedANPyC, config, log=lambda *_: None)["accuracy"][0][0] > 90
     assert cli.parse(anpyc_wi_np.HPARAMS, anpyc_wi_np.FLAGS, "", []).init == "authors"  # the MLP
     assert cli.parse(anpyc_wi_np.HPARAMS, anpyc_wi_np.FLAGS, "", ["--model", "cnn", "--init", "authors"]).init == "authors"
+
+
+def test_dropout_follows_only_the_layers_asked_for():
+    keras.utils.set_random_seed(0)
+    model = models.build("mlp", [64, 32], 1, 10, dropout=0.5, dropout_layers=[2])  # the authors' SGD-frozen net
+    x = tf.random.stateless_uniform([8, 784], [0, 0])
+    trace = []
+    features = model.features(x, training=True, trace=trace)
+    (_, _, first), (_, into_second, second) = trace
+    np.testing.assert_array_equal(into_second, tf.nn.relu(first))  # no dropout after the first layer
+    assert np.mean(features.numpy() == 0) > np.mean(tf.nn.relu(second).numpy() == 0) + 0.15  # half the rest: dropped
