@@ -68,7 +68,7 @@ class Network(TaskNetwork):
 
     def __init__(self, trunk: list, heads: int, classes: int, dropout: float, init: str = "glorot", inputs: int = 784,
                  dropout_layers: list[int] | None = None):
-        super().__init__()
+        super().__init__(name="network")
         self.trunk = trunk
         self.heads = [keras.layers.Dense(classes, name=f"head_{t}", **initializers(init)) for t in range(heads)]
         self.dropout = dropout

@@ -1,12 +1,14 @@
 """Which code produced a run: provenance.json in its results folder.
 
 One entry per session of the run (its start, then each resume): the git commit, whether the source
-files the run executes differ from that commit, a SHA-256 of those files (every module of this
-repository loaded by then: the script, common/, and whatever they import), the versions of Python,
-TensorFlow, Keras and numpy, the device and the start time. Two runs with the same source hash ran the
-same code, whatever their commits; a run whose sessions differ in it is a mixture of two codes, and no
-table pools it (common/report.py).
+files the run executes differ from that commit, a SHA-256 of the code of those files (every module of
+this repository loaded by then: the script, common/, and whatever they import; their syntax trees, so
+that comments, docstrings and layout do not count), the versions of Python, TensorFlow, Keras and
+numpy, the device and the start time. Two runs with the same source hash ran the same code, whatever
+their commits; a run whose sessions differ in it is a mixture of two codes, and no table pools it
+(common/report.py).
 """
+import ast
 import hashlib
 import json
 import platform
@@ -38,10 +40,29 @@ def source_files() -> list[Path]:
 
 
 def source_hash(files) -> str:
-    """SHA-256 over each file's path (relative to the repository) and content."""
+    """The code hash (`hash_contents`) of the given files of the repository."""
+    return hash_contents((str(path.relative_to(ROOT)), path.read_bytes()) for path in files)
+
+
+def code_of(source: bytes) -> bytes:
+    """What a file executes: its syntax tree without docstrings, so that comments, docstrings and layout
+    do not count, while any change to what runs (a constant, a message, an expression) does."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree).encode()
+
+
+def hash_contents(named) -> str:
+    """SHA-256 over (relative path, code) pairs of the given (relative path, content) pairs, in the
+    order given (sorted by path)."""
     digest = hashlib.sha256()
-    for path in files:
-        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for name, content in named:
+        digest.update(name.encode() + b"\0" + code_of(content) + b"\0")
     return digest.hexdigest()
 
 

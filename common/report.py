@@ -213,7 +213,14 @@ def verdicts(runs, alpha: float = 0.05) -> list[dict]:
 
 
 def write_verdicts(runs, folder: Path) -> str:
-    """verdicts.md in `folder`: `verdicts` as a table; returns it."""
+    """verdicts.md in `folder`: `verdicts_markdown`; returns it."""
+    markdown = verdicts_markdown(runs)
+    write_atomic(Path(folder) / "verdicts.md", markdown)
+    return markdown
+
+
+def verdicts_markdown(runs) -> str:
+    """`verdicts` as a Markdown table."""
     number = "negative ELBO (nats)" if is_vae(runs) else "final average accuracy (%)"
     lines = [f"| method | vs | difference in {number} [95% CI] | p | p (Holm) | verdict | seeds |",
              "|---|---|---|---|---|---|---|"]
@@ -222,9 +229,7 @@ def write_verdicts(runs, folder: Path) -> str:
         lines.append(f"| {pair['first']} | {pair['second']} | {_cell(diff, '+.2f')} [{_cell(diff - ci, '+.2f')}, "
                      f"{_cell(diff + ci, '+.2f')}] | {_cell(pair['p_value'], '.2g')} | {_cell(pair['p_holm'], '.2g')} | "
                      f"{pair['verdict']} | {pair['pairs']} |")
-    markdown = "\n".join(lines) + "\n"
-    write_atomic(Path(folder) / "verdicts.md", markdown)
-    return markdown
+    return "\n".join(lines) + "\n"
 
 
 def table_rows(runs, reference: str | None = None) -> list[dict]:
@@ -260,9 +265,22 @@ def _half_width(ci: float) -> str:
 
 
 def write_tables(rows, folder: Path, reference: str | None = None) -> str:
-    """table.md and table.csv in `folder`; returns the Markdown. Columns: mean ± sample sd over seeds, the
-    95% CI half-width of the mean, for VAEs the test negative ELBO's, and with a reference the paired
-    difference to it (mean [95% CI], p) in final average accuracy, or for VAEs in negative ELBO."""
+    """table.md (`table_markdown`) and table.csv (every number of the rows) in `folder`; returns the
+    Markdown."""
+    markdown = table_markdown(rows, reference)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(dict.fromkeys(k for r in rows for k in r)) or ["method"])
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(Path(folder) / "table.md", markdown)
+    write_atomic(Path(folder) / "table.csv", buffer.getvalue())
+    return markdown
+
+
+def table_markdown(rows, reference: str | None = None) -> str:
+    """The rows as a Markdown table. Columns: mean ± sample sd over seeds, the 95% CI half-width of the
+    mean, for VAEs the test negative ELBO's, and with a reference the paired difference to it (mean
+    [95% CI], p) in final average accuracy, or for VAEs in negative ELBO; the seeds and the code."""
     paired, nll = any("diff" in r for r in rows), all("nll_final_avg" in r for r in rows) and rows
     accuracy = "final average sample accuracy (%)" if nll else "final average accuracy (%)"
     columns = ["method", accuracy, "95% CI", "BWT", "forgetting"]
@@ -282,14 +300,7 @@ def write_tables(rows, folder: Path, reference: str | None = None) -> str:
             cells += [f"{_cell(diff, '+.2f')} [{_cell(diff - ci, '+.2f')}, {_cell(diff + ci, '+.2f')}]",
                       _cell(r["p_value"], ".2g")]
         lines.append("| " + " | ".join(cells + [str(r["seeds"]), r["code"]]) + " |")
-    markdown = "\n".join(lines) + "\n"
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(dict.fromkeys(k for r in rows for k in r)) or ["method"])
-    writer.writeheader()
-    writer.writerows(rows)
-    write_atomic(Path(folder) / "table.md", markdown)
-    write_atomic(Path(folder) / "table.csv", buffer.getvalue())
-    return markdown
+    return "\n".join(lines) + "\n"
 
 
 def seeds(group) -> str:

@@ -52,7 +52,7 @@ def bernoulli_entropy(logits):
 class VAE(TaskNetwork):
     def __init__(self, hidden: list[int], latent: int, tasks: list, heads: int, init: str, seed: int, data_dir=None,
                  inputs: int = data.PIXELS):
-        super().__init__()
+        super().__init__(name="vae")  # a fixed name: checkpoints key its own weights by it
         self.latent, self.seed, self.data_dir = latent, seed, data_dir
         self.digits = [task.digits for task in tasks]
         encoder = [keras.layers.Dense(w, name=f"encoder_{i}", **initializers(init)) for i, w in enumerate(hidden)]

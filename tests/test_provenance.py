@@ -32,12 +32,26 @@ def test_a_run_records_its_code_and_a_resume_adds_a_session(tmp_path):
     assert json.loads((tmp_path / "summary.json").read_text())["finished"]
 
 
-def test_the_source_hash_changes_with_any_byte_of_any_file(tmp_path, monkeypatch):
+def test_the_source_hash_changes_with_the_code_and_not_with_comments_or_docstrings(tmp_path, monkeypatch):
     a, b = tmp_path / "a.py", tmp_path / "b.py"
     a.write_text("x = 1\n")
     b.write_text("y = 2\n")
     monkeypatch.setattr(provenance, "ROOT", tmp_path)
     before = provenance.source_hash([a, b])
+    b.write_text('"""A docstring."""\n# a comment\ny  =  2\n')  # the same code
+    assert provenance.source_hash([a, b]) == before
     b.write_text("y = 3\n")
     assert provenance.source_hash([a, b]) != before
     assert provenance.source_hash([a]) != provenance.source_hash([b])
+
+
+def test_history_infers_the_files_a_run_loads_from_its_imports(tmp_path):
+    from common import history
+
+    subprocess.run([sys.executable, "anpyc_wi_np.py", *ARGV, "--out", str(tmp_path)], cwd=ROOT, check=True,
+                   capture_output=True)
+    (session,) = json.loads((tmp_path / "provenance.json").read_text())["sessions"]
+    files = history.closure("anpyc_wi_np.py", "HEAD")  # read from git, as for a run made before provenance
+    assert sorted(files) == session["source_files"]
+    if not session["uncommitted_changes"]:  # the same code: the same hash, recorded or inferred
+        assert provenance.hash_contents(sorted(files.items())) == session["source_hash"]
