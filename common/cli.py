@@ -38,28 +38,25 @@ def within(low, high):
     return (lambda v: low <= v < high, f"in [{low}, {high})")
 
 
-def widths(text: str) -> list[int]:
-    """'512,256' -> [512, 256]."""
+def integers(text: str, low: int, kind: str, example: str) -> list[int]:
+    """'512,256' -> [512, 256], every value >= low."""
     try:
         values = [int(part) for part in text.split(",")]
     except ValueError:
         values = []
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"must be comma-separated positive integers such as 512,256 (got {text!r})")
+    if not values or min(values) < low:
+        raise argparse.ArgumentTypeError(f"must be comma-separated {kind} such as {example} (got {text!r})")
     return values
+
+
+def widths(text: str) -> list[int]:
+    """'512,256' -> [512, 256]."""
+    return integers(text, 1, "positive integers", "512,256")
 
 
 def counts(text: str) -> list[int] | None:
     """'25,20,0' -> [25, 20, 0]; 'none' -> None."""
-    if text.lower() in ("", "none"):
-        return None
-    try:
-        values = [int(part) for part in text.split(",")]
-    except ValueError:
-        values = []
-    if not values or min(values) < 0:
-        raise argparse.ArgumentTypeError(f"must be comma-separated integers >= 0 such as 25,20,0 (got {text!r})")
-    return values
+    return None if text.lower() in ("", "none") else integers(text, 0, "integers >= 0", "25,20,0")
 
 
 def optional_int(text: str) -> int | None:
