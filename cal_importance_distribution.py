@@ -20,12 +20,13 @@ import time
 from functools import partial
 from pathlib import Path
 
-from common import cli, data, distribution, models, report
+from common import cli, data, distribution, models, provenance, report
 from common.errors import UserError
 from common.importance import anpyc_batch, fisher_batch, mas_batch, mas_softmax_batch
 from common.method import Method
 from common.pruning import Masks, prune_mask
 from common.results import RESULTS, figure_png, make_folder, plt, write_atomic, write_json
+from common.run import device_name
 from common.training import Trainer
 import keras
 import numpy as np
@@ -201,6 +202,7 @@ def main(config, log=print):
         config.lr_decay = 0.9  # their lr decays by 0.9 every 10 epochs, on through the retraining
     folder = make_folder(Path(config.out) if config.out else RESULTS / f"importance-distribution-{time.strftime('%Y%m%d-%H%M%S')}")
     write_json(folder / "config.json", vars(config))
+    provenance.record(folder, device_name(), resumed=False)
     runs = [one_seed(config, seed, log) for seed in range(config.seed, config.seed + config.seeds)]
     stats = summarise(runs)
     accuracy = {p: float(np.mean([r[f"accuracy_{p}"] for r in runs])) for p in PHASES}

@@ -17,6 +17,7 @@ on seed 0's validation data on every other seed: a grid costs one seed, not all 
 """
 import argparse
 import importlib.util
+import re
 import shlex
 import sys
 import time
@@ -79,7 +80,9 @@ def main():
     split = argv.index("--") if "--" in argv else len(argv)
     parser = cli.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=RESULTS / "compare", help="the comparison's folder")
-    parser.add_argument("--methods", default="all", help=f"comma-separated, from: {', '.join(METHODS)}")
+    parser.add_argument("--methods", default="all",
+                        help=f"comma-separated, from: {', '.join(METHODS)}; LABEL=METHOD runs METHOD under the name "
+                             "LABEL (a variant, such as a control, beside the method itself)")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (each uses every core it can)")
     parser.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
@@ -99,17 +102,21 @@ def main():
                         help="the method every other is compared with, paired by seed (if it ran)")
     args = parser.parse_args(argv[:split])
     protocol = argv[split + 1:]
-    methods = list(METHODS) if args.methods == "all" else args.methods.split(",")
-    unknown = [m for m in methods if m not in METHODS]
+    methods = dict(item.partition("=")[::2] if "=" in item else (item, item)
+                   for item in (METHODS if args.methods == "all" else args.methods.split(",")))  # label: method
+    unknown = [m for m in methods.values() if m not in METHODS]
     if unknown or args.jobs < 1:
         parser.error(f"unknown method {unknown[0]}" if unknown else "--jobs must be >= 1")
+    bad = [label for label in methods if not re.fullmatch(r"[\w.-]+", label)]
+    if bad:
+        parser.error(f"--methods: a label may hold letters, digits, _, . and - only (got {bad[0]!r})")
     if not 0 <= args.gpus_per_job <= 1:
         parser.error(f"--gpus-per-job must be in [0, 1] (got {args.gpus_per_job})")
     seeds = seed_list(args.seeds, "--seeds", parser)
     extra = {}
     for item in args.method_flags:
         name, _, flags = item.partition("=")
-        if name not in METHODS:
+        if name not in methods:
             parser.error(f"--method-flags: unknown method {name!r}")
         extra[name] = shlex.split(flags)
 
@@ -119,17 +126,18 @@ def main():
         target, _, flag = spec.rpartition(":")
         if not listed or not flag:
             parser.error("--sweep needs [METHOD:]FLAG=V1,V2,...")
-        if target and target not in METHODS:
+        if target and target not in methods:
             parser.error(f"--sweep: unknown method {target!r}")
         sweeps.append((target or None, flag.replace("-", "_"), listed.split(",")))
     sweep_seeds = seeds if args.sweep_seeds is None else seed_list(args.sweep_seeds, "--sweep-seeds", parser)
     if not set(sweep_seeds) <= set(seeds):
         parser.error("--sweep-seeds must be some of --seeds")
-    jobs, swept = [], {}  # swept: method -> {value: (label, folder, argv)}
-    for m in methods:
-        module = script(m)
+    jobs, swept = [], {}  # swept: method label -> {value: (label, folder, argv)}
+    for m, method in methods.items():
+        module = script(method)
         flags = getattr(module, "FLAGS", {})
-        config = cli.parse(module.HPARAMS, flags, "", protocol + extra.get(m, []))  # bad flags stop here
+        named = [] if m == method else ["--label", m]
+        config = cli.parse(module.HPARAMS, flags, "", protocol + extra.get(m, []) + named)  # bad flags stop here
         own = [(f, v) for target, f, v in sweeps if target == m] or [(f, v) for t, f, v in sweeps if t is None and f in flags]
         if own and not config.validation:
             parser.error(f"--sweep needs --validation N (N > 0) after --, to choose {m}'s value on validation data")
@@ -140,11 +148,11 @@ def main():
         for value in own[0][1] if own else [None]:
             label = f"{own[0][0]}={value}" if value is not None else None
             folder = args.out / m / label if label else args.out / m
-            argv = protocol + extra.get(m, []) + ([f"--{own[0][0].replace('_', '-')}", value] if label else [])
+            argv = protocol + extra.get(m, []) + named + ([f"--{own[0][0].replace('_', '-')}", value] if label else [])
             cli.parse(module.HPARAMS, flags, "", argv)  # a bad swept value stops here too
             if label:
                 swept.setdefault(m, {})[label] = (f"{m} {label}", folder, argv)
-            jobs += [(f"{m} {label}" if label else m, m, s, folder / f"seed{s}", argv)
+            jobs += [(f"{m} {label}" if label else m, method, s, folder / f"seed{s}", argv)
                      for s in (sweep_seeds if label else seeds)]
     runner = execute(jobs, args, seeds, parser)
     later = [s for s in seeds if s not in sweep_seeds]
@@ -154,7 +162,7 @@ def main():
             if m in swept:
                 score = report.validation_scores(values, sweep_seeds)
                 name, folder, argv = swept[m][max(score, key=score.get)]
-                jobs += [(name, m, s, folder / f"seed{s}", argv) for s in later]
+                jobs += [(name, methods[m], s, folder / f"seed{s}", argv) for s in later]
         execute(jobs, args, seeds, parser, runner)
     runs = report.load_runs(args.out)
     try:

@@ -101,6 +101,7 @@ CORE = {
                        "(5000: the authors' 55,000 / 5,000 split)", at_least(0)),
     "data_dir": Flag(str, "folder with the four MNIST IDX files (default: $ANPYC_DATA_DIR, then tfds)"),
     "out": Flag(str, "results folder (default: a new folder under results/)"),
+    "label": Flag(str, "the method's name in tables (default: the script's), for a variant such as a control"),
 }
 
 

@@ -33,6 +33,7 @@ AUTHORS = dict(
     train_subset=None,  # all of each task's training images
     validation=0,  # training images held out per task for choosing hyperparameters
     protocol="authors",
+    label=None,  # the method's name in tables: the script's
 )
 
 # What the authors' pruning script (ANPyC_wi_NP.py) changed: a smaller network, a smaller lr decayed every

@@ -1,8 +1,8 @@
 """Reading a folder of finished runs back: per-method tables, pairwise verdicts and comparison figures.
 
-A run is any folder below the given one that holds config.json and summary.json; its method is the
-stem of the script that wrote it (`ewc`, `anpyc_wi_np`, ...), and its swept value the name of its parent
-folder when that reads FLAG=VALUE (compare.py --sweep writes METHOD/FLAG=VALUE/seedN).
+A run is any folder below the given one that holds config.json and summary.json; its method is its
+--label, else the stem of the script that wrote it (`ewc`, `anpyc_wi_np`, ...), and its swept value the
+name of its parent folder when that reads FLAG=VALUE (compare.py --sweep writes METHOD/FLAG=VALUE/seedN).
 
 A row pools the seeds of one method, and nothing else: runs that differ in any setting but the seed,
 or in the code that produced them (provenance.json's source hash, and the TensorFlow, Keras and numpy
@@ -41,7 +41,7 @@ def load_runs(folder: Path) -> list[dict]:
             continue
         config = json.loads(config_path.read_text())
         runs.append({
-            "method": Path(config["script"]).stem, "seed": config["seed"], "config": config,
+            "method": config.get("label") or Path(config["script"]).stem, "seed": config["seed"], "config": config,
             "summary": summary, "matrix": read_matrix(summary_path.with_name("accuracy.csv")),
             "path": summary_path.parent, "provenance": provenance.read(summary_path.parent),
             "value": summary_path.parent.parent.name if "=" in summary_path.parent.parent.name else None,

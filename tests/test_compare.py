@@ -200,3 +200,11 @@ def test_ray_results_are_written_whole_and_the_checkpoint_kept_until_then(tmp_pa
     assert not (folder / "checkpoint.npz").exists()  # spent, once the finished run's files are in place
     assert json.loads((folder / "summary.json").read_text())["finished"]
     assert json.loads((folder / "config.json").read_text())["out"] == str(folder)
+
+
+def test_a_labelled_variant_runs_beside_its_method(tmp_path):
+    out = compare("--out", str(tmp_path), "--methods", "finetuning,longer=finetuning", "--method-flags",
+                  "longer=--extra-epochs 2,2", "--", *SLICE)
+    assert "| finetuning |" in out and "| longer |" in out
+    config = json.loads((tmp_path / "longer" / "seed0" / "config.json").read_text())
+    assert (config["label"], config["script"], config["extra_epochs"]) == ("longer", "finetuning.py", [2, 2])

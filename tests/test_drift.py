@@ -1,0 +1,33 @@
+"""A guard against silent drift: small runs committed under results/guard/ are made again and must give
+the same result matrices, to the printed precision. A change that moves numbers fails here until the
+campaigns it moves are rerun (and these runs with them), or the change is undone.
+
+The runs cover the paths that campaigns take: ANPyC with pruning, dropout and the penalty's implicit
+step; EWC's sampled Fisher with Adam; SI's path integral; joint's replay; the VAE with its judge.
+"""
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+SLICE = ["--tasks", "3", "--train-subset", "500", "--epochs", "2", "--hidden", "32,16", "--batch-size", "64"]
+GUARDS = {  # folder under results/guard: the command that made it
+    "anpyc_wi_np": ["anpyc_wi_np.py", *SLICE, "--dropout", "0.5", "--retrain-epochs", "1"],
+    "ewc": ["baselines/ewc.py", *SLICE, "--optimizer", "adam", "--lr", "0.001", "--lamb", "100"],
+    "si": ["baselines/si.py", *SLICE, "--c", "1"],
+    "joint": ["baselines/joint.py", *SLICE],
+    "vae": ["anpyc_vae.py", "--tasks", "2", "--train-subset", "300", "--epochs", "1", "--hidden", "32", "--latent", "4",
+            "--retrain-epochs", "1", "--validation", "100"],
+}
+
+
+@pytest.mark.parametrize("name", GUARDS)
+def test_a_committed_run_is_made_again_to_the_printed_precision(name, tmp_path):
+    committed = ROOT / "results" / "guard" / name
+    subprocess.run([sys.executable, *GUARDS[name], "--out", str(tmp_path)], cwd=ROOT, check=True, capture_output=True)
+    matrices = sorted(path.name for path in committed.glob("*.csv"))
+    assert matrices and matrices == sorted(path.name for path in tmp_path.glob("*.csv"))
+    for matrix in matrices:
+        assert (tmp_path / matrix).read_text() == (committed / matrix).read_text(), f"{name}: {matrix} moved"
