@@ -12,9 +12,10 @@ import pytest
 
 from conftest import ROOT
 
-SLICE = ["--tasks", "3", "--train-subset", "500", "--epochs", "2", "--hidden", "32,16", "--batch-size", "64"]
+SLICE = ["--tasks", "3", "--train-subset", "500", "--epochs", "5", "--hidden", "64,32", "--batch-size", "32",
+         "--init", "glorot", "--lr", "0.1"]
 GUARDS = {  # folder under results/guard: the command that made it
-    "anpyc_wi_np": ["anpyc_wi_np.py", *SLICE, "--dropout", "0.5", "--retrain-epochs", "1"],
+    "anpyc_wi_np": ["anpyc_wi_np.py", *SLICE, "--dropout", "0.25", "--retrain-epochs", "1"],
     "ewc": ["baselines/ewc.py", *SLICE, "--optimizer", "adam", "--lr", "0.001", "--lamb", "100"],
     "si": ["baselines/si.py", *SLICE, "--c", "1"],
     "joint": ["baselines/joint.py", *SLICE],
