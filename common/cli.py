@@ -139,8 +139,10 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
             parser.add_argument(flag, action="store_true", default=default, help=spec.help)
         else:
             parser.add_argument(flag, type=spec.type, default=default, choices=spec.choices, help=spec.help)
-    parser.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
-    parser.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR, with its own settings")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the run in --out, finished or not (its files are deleted first)")
+    parser.add_argument("--resume", metavar="DIR",
+                        help="continue the interrupted run in DIR with the settings it started with")
     config = parser.parse_args(argv)
     if config.resume:
         given = [a.split("=")[0] for a in (sys.argv[1:] if argv is None else argv) if a.startswith("--")]
