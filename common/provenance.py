@@ -25,16 +25,19 @@ from common.results import write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 FILE = "provenance.json"
+# Top-level folders of the repository whose modules are not the project's code that a run executes.
+OUTSIDE = {"tests", ".venv", "venv", "data", "results"}
 
 
 def source_files() -> list[Path]:
-    """The repository's modules loaded in this process (tests excluded), sorted by path."""
+    """The repository's modules loaded in this process, sorted by path: not the tests, and not the
+    packages of a virtual environment kept inside the repository (CI's .venv)."""
     files = set()
     for module in list(sys.modules.values()):
         path = getattr(module, "__file__", None)
         if path and path.endswith(".py"):
             path = Path(path).resolve()
-            if ROOT in path.parents and ROOT / "tests" not in path.parents:
+            if ROOT in path.parents and path.relative_to(ROOT).parts[0] not in OUTSIDE:
                 files.add(path)
     return sorted(files)
 

@@ -55,3 +55,16 @@ def test_history_infers_the_files_a_run_loads_from_its_imports(tmp_path):
     assert sorted(files) == session["source_files"]
     if not session["uncommitted_changes"]:  # the same code: the same hash, recorded or inferred
         assert provenance.hash_contents(sorted(files.items())) == session["source_hash"]
+
+
+def test_packages_of_a_virtual_environment_inside_the_repository_are_not_the_projects_code(monkeypatch):
+    import types
+
+    for name, path in (("fake_site_package", ROOT / ".venv/lib/python3.11/site-packages/fake.py"),
+                       ("fake_test_helper", ROOT / "tests/fake.py")):
+        module = types.ModuleType(name)
+        module.__file__ = str(path)
+        monkeypatch.setitem(sys.modules, name, module)
+    files = [str(path.relative_to(ROOT)) for path in provenance.source_files()]
+    assert "common/provenance.py" in files
+    assert not [name for name in files if name.startswith((".venv", "tests"))]
