@@ -40,6 +40,7 @@ METHODS = {
     "si": "baselines/si.py",
     "lwf": "baselines/lwf.py",
     "joint": "baselines/joint.py",
+    "packnet": "baselines/packnet.py",
     "finetuning": "baselines/finetuning.py",
     "sgd_frozen": "baselines/sgd_frozen.py",
     "sgd_single_head": "baselines/sgd_single_head.py",

@@ -10,10 +10,13 @@ setup(trainer) once, then for each task t in turn:
         apply_step(optimizer, grads, variables, task_grads)
     after_task(trainer, t)                       # Python, e.g. importance, consolidation, pruning
 
+and tests task j inside `with evaluating(trainer, j):` (e.g. only the weights that task j may use).
+
 `penalty` and `apply_step` run inside a tf.function, so the state they use lives in tf.Variables.
 `setup` creates every variable that must survive from one task to the next, and `state()` returns
 them: a checkpoint after a task saves them, and resuming restores them before the next task.
 """
+import contextlib
 from typing import NamedTuple
 
 
@@ -62,6 +65,10 @@ class Method:
 
     def after_task(self, trainer, task: int) -> None:
         pass
+
+    def evaluating(self, trainer, task: int):
+        """A context manager around each test of task `task`: the network as that task sees it."""
+        return contextlib.nullcontext()
 
     def state(self) -> dict:
         """The variables that carry the method from one task to the next, by name."""

@@ -179,8 +179,8 @@ class Trainer:
         return self._epoch_fns[task]
 
     def score(self, task: int, split: str = "test") -> float:
-        """The mean of the model's per-sample score on task `task`'s `split`, dropout off: a classifier's
-        accuracy in percent, a VAE's negative ELBO in nats."""
+        """The mean of the model's per-sample score on task `task`'s `split`, dropout off, inside the
+        method's `evaluating` context: a classifier's accuracy in percent, a VAE's negative ELBO in nats."""
         key = (task, split)
         if key not in self._eval_fns:
             data, model = self.data[task], self.model
@@ -196,7 +196,8 @@ class Trainer:
                 return total / tf.cast(n, tf.float32)
 
             self._eval_fns[key] = evaluate
-        return float(self._eval_fns[key]())
+        with self.method.evaluating(self, task):
+            return float(self._eval_fns[key]())
 
     def task_mean(self, batch_fn, task: int, batch_size: int, per_sample: bool, limit: int | None = None):
         """The mean of `batch_fn(model, task, x)` over task `task`'s training images, in order.

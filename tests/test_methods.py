@@ -4,7 +4,7 @@ import pytest
 
 import anpyc_wi_np
 import anpyc_wo_np
-from baselines import ewc, finetuning, joint, lwf, mas, sgd_frozen, sgd_single_head, si
+from baselines import ewc, finetuning, joint, lwf, mas, packnet, sgd_frozen, sgd_single_head, si
 from common.method import Method
 from conftest import quick_run
 
@@ -72,7 +72,7 @@ def test_iters_trains_exactly_that_many_minibatches(tmp_path):
 SCRIPTS = [
     (anpyc_wo_np, anpyc_wo_np.ANPyC), (anpyc_wi_np, anpyc_wi_np.PrunedANPyC), (ewc, ewc.EWC), (mas, mas.MAS),
     (si, si.SI), (lwf, lwf.LwF), (sgd_single_head, Method), (sgd_frozen, sgd_frozen.Frozen),
-    (finetuning, Method), (joint, joint.Joint),
+    (finetuning, Method), (joint, joint.Joint), (packnet, packnet.PackNet),
 ]
 
 
@@ -81,6 +81,6 @@ def test_every_script_runs_split_mnist_with_the_cnn(script, method, tmp_path):
     # 3 epochs: from the authors' initialisation (sigma 0.1) this CNN starts slower than from Glorot's
     matrix = quick_run(script, method, tmp_path, "--benchmark", "split", "--model", "cnn", "--tasks", "2",
                        "--epochs", "3", "--train-subset", "300", "--hidden", "16", "--lr", "0.1",
-                       *(["--retrain-epochs", "1"] if script is anpyc_wi_np else []))
+                       *(["--retrain-epochs", "1"] if script in (anpyc_wi_np, packnet) else []))
     assert [len(row) for row in matrix] == [1, 2]
     assert matrix[0][0] > 60  # two digits: chance is 50%
