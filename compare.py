@@ -41,6 +41,7 @@ METHODS = {
     "lwf": "baselines/lwf.py",
     "joint": "baselines/joint.py",
     "packnet": "baselines/packnet.py",
+    "replay": "baselines/replay.py",
     "finetuning": "baselines/finetuning.py",
     "sgd_frozen": "baselines/sgd_frozen.py",
     "sgd_single_head": "baselines/sgd_single_head.py",

@@ -6,7 +6,8 @@ knowledge distillation at temperature T: the cross-entropy between softmax(recor
 softmax(current / T), weighted by lambda and summed over the old heads. The old heads stay frozen
 by default, as in the ANPyC authors' LwF.py (only the trunk and the new head train); `--old-heads
 trained` trains them too, as Li and Hoiem do. On permuted MNIST a new task's images say nothing about
-the old tasks, and fitting the old heads to them ruins those heads.
+the old tasks, and fitting the old heads to them ruins those heads. In the class-incremental scenario
+the one head is distilled over the classes of the earlier tasks, the outputs the old network had.
 """
 import sys
 from pathlib import Path
@@ -36,6 +37,14 @@ def old_heads(model, task):
     return list({id(model.head(k)): model.head(k) for k in range(task)}.values())
 
 
+def old_outputs(model, features, task):
+    """[images, old heads, classes]: each old head's logits; class-incremental, the one head's logits of
+    the classes that the tasks before `task` brought (the outputs the old network had)."""
+    if model.per_task:
+        return model.head(0)(features)[:, None, : task * model.per_task]
+    return tf.stack([head(features) for head in old_heads(model, task)], axis=1)
+
+
 class LwF(Method):
     def __init__(self, config):
         super().__init__(config)
@@ -53,12 +62,11 @@ class LwF(Method):
     def before_task(self, trainer, task):
         if task == 0:
             return
-        model, data, heads = trainer.model, trainer.data[task], old_heads(trainer.model, task)
+        model, data = trainer.model, trainer.data[task]
 
         @tf.function
         def outputs(indices):
-            features = model.features(data.batch(indices)[0])
-            return tf.stack([head(features) for head in heads], axis=1)
+            return old_outputs(model, model.features(data.batch(indices)[0]), task)
 
         chunks = [outputs(tf.range(i, min(i + 1000, data.size))) for i in range(0, data.size, 1000)]
         self.recorded = tf.concat(chunks, axis=0)  # [images, old heads, classes]; made anew for each task
@@ -68,7 +76,7 @@ class LwF(Method):
             return 0.0
         T = self.config.temperature
         target = tf.nn.softmax(tf.gather(self.recorded, batch.indices) / T)
-        current = tf.stack([head(batch.features) for head in old_heads(model, task)], axis=1)
+        current = old_outputs(model, batch.features, task)
         distillation = -tf.reduce_sum(target * tf.nn.log_softmax(current / T), axis=-1)
         return self.config.lamb * tf.reduce_sum(tf.reduce_mean(distillation, axis=0))
 

@@ -92,7 +92,8 @@ CORE = {
                       "auto (authors for the MLP, glorot for the CNN and the VAE)", choices=("auto", "authors", "glorot")),
     "dropout": Flag(float, "dropout rate after each hidden Dense layer (training only)", within(0, 1)),
     "dropout_layers": Flag(counts, "the hidden Dense layers (numbered from 1) that dropout follows (none: every one)"),
-    "scenario": Flag(str, "task: one head per task; domain: one head shared by all", choices=("task", "domain")),
+    "scenario": Flag(str, "task: one head per task; domain: one head shared by all; class: one head over all "
+                     "classes seen so far, no task identity", choices=("task", "domain", "class")),
     "seed": Flag(int, "random seed (weights, shuffling, permutations, dropout)", at_least(0)),
     "deterministic": Flag(bool, "TensorFlow's op determinism: same-seed runs and resumes repeat exactly on a GPU "
                                 "too (a CPU run repeats without it)"),
@@ -164,6 +165,8 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
             parser.error(f"--tasks must be at most {full} for {config.benchmark} MNIST (got {config.tasks})")
         if config.benchmark == "classes" and config.model != "vae":
             parser.error("--benchmark classes (one digit per task) is for --model vae: a classifier needs 2 classes or more")
+        if config.model == "vae" and config.scenario == "class":
+            parser.error("--scenario class is for classifiers: a VAE has no classes to tell apart")
         if config.model == "vae" and config.benchmark == "permuted":
             parser.error("--model vae needs --benchmark classes or split (its samples are judged as digits)")
         config.tasks = config.tasks or full

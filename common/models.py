@@ -47,7 +47,10 @@ def dropout(x, rate: float, seed):
 
 class TaskNetwork(keras.Model):
     """A trunk (`self.trunk`, layers) that every task uses, and one head per task (`self.heads`), or one
-    head shared by all tasks (domain-incremental)."""
+    head shared by all tasks (domain- and class-incremental)."""
+
+    def start_task(self, task: int) -> None:
+        """Called by the trainer as task `task` begins, before the method's hooks."""
 
     def head(self, task: int):
         return self.heads[task if len(self.heads) > 1 else 0]
@@ -64,11 +67,20 @@ class TaskNetwork(keras.Model):
 
 
 class Network(TaskNetwork):
-    """A classifier: trunk -> head(task)."""
+    """A classifier: trunk -> head(task).
+
+    Class-incremental (`per_task`, the classes of one task): one head over every task's classes, of which
+    only those of the tasks begun so far are active (van de Ven and Tolias's "active classes"): a softmax,
+    an argmax, ANPyC's entropy and EWC's Fisher never reach a class not yet seen. A full-width head keeps
+    every shape fixed (one graph, one checkpoint layout) where a growing one would change them each task.
+    Task t's label y is class t * per_task + y (split MNIST: the digit; permuted MNIST: 10 t + digit), and
+    the output never depends on the task: no task identity at test."""
 
     def __init__(self, trunk: list, heads: int, classes: int, dropout: float, init: str = "glorot", inputs: int = 784,
-                 dropout_layers: list[int] | None = None):
+                 dropout_layers: list[int] | None = None, per_task: int | None = None):
         super().__init__(name="network")
+        self.per_task = per_task
+        self.active = None if per_task is None else tf.Variable(per_task, trainable=False, name="active_classes")
         self.trunk = trunk
         self.heads = [keras.layers.Dense(classes, name=f"head_{t}", **initializers(init)) for t in range(heads)]
         self.dropout = dropout
@@ -87,6 +99,18 @@ class Network(TaskNetwork):
         weighted = [layer for layer in self.trunk if layer.trainable_variables]
         return weighted + (self.heads[:1] if len(self.heads) == 1 else [])
 
+    def start_task(self, task: int) -> None:
+        if self.active is not None:
+            self.active.assign((task + 1) * self.per_task)
+
+    def active_logits(self, outputs):
+        """A head's outputs that count: all of them, or class-incremental, the active classes'."""
+        return outputs if self.active is None else outputs[:, : self.active]
+
+    def target(self, y, task: int):
+        """Task `task`'s labels as the head numbers its classes."""
+        return y if self.active is None else y + task * self.per_task
+
     def features(self, x, training=False, trace=None):
         for layer in self.trunk:
             inputs = x
@@ -104,10 +128,10 @@ class Network(TaskNetwork):
         (layer, input, pre-activation output) for every weighted layer on the way."""
         h = self.features(x, training, trace)
         head = self.head(task)
-        logits = head(h)
+        outputs = head(h)
         if trace is not None:
-            trace.append((head, h, logits))
-        return logits
+            trace.append((head, h, outputs))
+        return self.active_logits(outputs)
 
     def call(self, x, task=0, training=False):
         return self.forward(x, task, training)
@@ -115,7 +139,7 @@ class Network(TaskNetwork):
     def task_loss(self, x, y, task: int, training=False):
         """(mean cross-entropy of `task`'s head, the trunk's features it was computed from)."""
         features = self.features(x, training)
-        return cross_entropy(y, self.head(task)(features)), features
+        return cross_entropy(self.target(y, task), self.active_logits(self.head(task)(features))), features
 
     def entropy(self, x, task: int):
         """I = -sum over the batch and the classes of p log p, p the softmax of `task`'s head: the
@@ -131,7 +155,7 @@ class Network(TaskNetwork):
     def score(self, x, y, task: int):
         """Per sample, 100 if `task`'s head classifies it right, else 0 (so the mean is accuracy in %)."""
         predicted = tf.argmax(self.forward(x, task), axis=1, output_type=tf.int32)
-        return 100.0 * tf.cast(predicted == y, tf.float32)
+        return 100.0 * tf.cast(predicted == self.target(y, task), tf.float32)
 
     def evaluate(self, trainer, learned: int, validation: bool) -> dict:
         """The rows of this run's result matrices after `learned` tasks: test accuracy (%) on each task
@@ -170,7 +194,7 @@ def cross_entropy(labels, logits):
 
 
 def build(model: str, hidden: list[int], heads: int, classes: int, dropout: float, init: str = "glorot",
-          dropout_layers: list[int] | None = None) -> Network:
+          dropout_layers: list[int] | None = None, per_task: int | None = None) -> Network:
     init = network_init(init, model)
     trunk = {"mlp": mlp, "cnn": cnn}[model](hidden, init)
-    return Network(trunk, heads, classes, dropout, init, dropout_layers=dropout_layers)
+    return Network(trunk, heads, classes, dropout, init, dropout_layers=dropout_layers, per_task=per_task)

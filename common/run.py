@@ -24,11 +24,16 @@ def row_scalars(name: str, row: list[float]) -> dict:
 
 
 def network(config, tasks):
-    """The classifier (one head per task, or one shared head) or the VAE that config.model names."""
+    """The classifier (one head per task, one shared head, or one head over every task's classes) or
+    the VAE that config.model names."""
     if config.model == "vae":
         return vae.build(config, tasks)
+    classes = tasks[0].classes
+    if config.scenario == "class":
+        return models.build(config.model, config.hidden, 1, classes * len(tasks), config.dropout, config.init,
+                            config.dropout_layers, per_task=classes)
     heads = 1 if config.scenario == "domain" else len(tasks)
-    return models.build(config.model, config.hidden, heads, tasks[0].classes, config.dropout, config.init,
+    return models.build(config.model, config.hidden, heads, classes, config.dropout, config.init,
                         config.dropout_layers)
 
 

@@ -14,6 +14,8 @@ PURPOSES = (
     "vae_noise",  # the VAE's z while it trains
     "vae_score",  # the VAE's z when its negative ELBO is scored (fixed per task)
     "vae_samples",  # the VAE's z ~ N(0, I) of the samples it is judged on and shows (fixed per task)
+    "memory",  # replay: which training images its memory keeps
+    "rehearsal",  # replay: the batches drawn from its memory
 )
 
 

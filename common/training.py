@@ -87,9 +87,10 @@ class Trainer:
         method.setup(self)
 
     def learn(self, task: int) -> None:
-        """The whole of task `task`: the method's before hook, the epochs (and the task's --extra-epochs),
+        """The whole of task `task`: the network's start_task, the method's before hook, the epochs (and the task's --extra-epochs),
         the method's after hook."""
         self._round = self._epochs_done = 0
+        self.model.start_task(task)
         self.method.before_task(self, task)
         self.train(task, self.config.epochs, iters=self.config.iters)
         extra = self.config.extra_epochs

@@ -12,7 +12,7 @@ import tensorflow as tf
 from tensorflow.python.framework import kernels
 
 import anpyc_wi_np
-from baselines import ewc, joint, mas, packnet, si
+from baselines import ewc, joint, mas, packnet, replay, si
 from common import data, importance
 from common.run import network
 from common.training import Trainer
@@ -75,7 +75,8 @@ def test_every_op_of_the_compiled_loops_has_a_gpu_kernel(model, tmp_path):
     for script, method_cls, argv in ((anpyc_wi_np, anpyc_wi_np.PrunedANPyC, ["--dropout", "0.5"]),
                                      (si, si.SI, ["--optimizer", "adam"]), (joint, joint.Joint, []),
                                      (ewc, ewc.EWC, ["--optimizer", "adam"]), (mas, mas.MAS, []),
-                                     (packnet, packnet.PackNet, ["--optimizer", "adam"])):
+                                     (packnet, packnet.PackNet, ["--optimizer", "adam"]),
+                                     (replay, replay.Replay, ["--scenario", "class"])):
         config = configure(script, "--tasks", "2", "--model", model, "--hidden", "16", *argv, out=tmp_path)
         trainer = Trainer(network(config, tasks), tasks, method_cls(config), config, log=lambda *_: None)
         trainer.method.after_task(trainer, 0) if method_cls is not anpyc_wi_np.PrunedANPyC else None

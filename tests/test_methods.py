@@ -4,7 +4,7 @@ import pytest
 
 import anpyc_wi_np
 import anpyc_wo_np
-from baselines import ewc, finetuning, joint, lwf, mas, packnet, sgd_frozen, sgd_single_head, si
+from baselines import ewc, finetuning, joint, lwf, mas, packnet, replay, sgd_frozen, sgd_single_head, si
 from common.method import Method
 from conftest import quick_run
 
@@ -72,7 +72,7 @@ def test_iters_trains_exactly_that_many_minibatches(tmp_path):
 SCRIPTS = [
     (anpyc_wo_np, anpyc_wo_np.ANPyC), (anpyc_wi_np, anpyc_wi_np.PrunedANPyC), (ewc, ewc.EWC), (mas, mas.MAS),
     (si, si.SI), (lwf, lwf.LwF), (sgd_single_head, Method), (sgd_frozen, sgd_frozen.Frozen),
-    (finetuning, Method), (joint, joint.Joint), (packnet, packnet.PackNet),
+    (finetuning, Method), (joint, joint.Joint), (packnet, packnet.PackNet), (replay, replay.Replay),
 ]
 
 
