@@ -12,7 +12,9 @@ setting up and learning a 1-task one; (j)
 the TensorBoard summaries a run writes after each epoch; (k) the time per step of fine-tuning, SI and
 EWC on the published split-MNIST protocol vdv2019-split (MLP 400-400, Adam, batch 128), on a task
 that has the penalty; (l) what --deterministic (TensorFlow's op determinism) costs an ANPyC epoch
-with dropout, each in a fresh process, since determinism cannot be turned off once on.
+with dropout, each in a fresh process, since determinism cannot be turned off once on; (m) the time
+per step on hsu2018-split's fifth task of fine-tuning and ANPyC in the task- and class-incremental
+scenarios, and of replay with its memory batch (`--only m` runs this row alone).
 Each time is the best of `--repeats` calls after a first, tracing call; the rows' calls take turns.
 """
 import argparse
@@ -29,7 +31,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 
 from common import cli, consolidation, data, importance, models, protocols  # noqa: E402
 from common.method import Method  # noqa: E402
-from common.run import device_name, resident_mb  # noqa: E402
+from common.run import device_name, network, resident_mb  # noqa: E402
 from common.summaries import Summaries  # noqa: E402
 from common.training import Trainer  # noqa: E402
 import keras  # noqa: E402
@@ -39,8 +41,10 @@ import tensorflow as tf  # noqa: E402
 from anpyc_wi_np import PrunedANPyC  # noqa: E402
 from anpyc_wo_np import ANPyC  # noqa: E402
 from si import SI  # noqa: E402
+import anpyc_wo_np  # noqa: E402
 import ewc  # noqa: E402
 import finetuning  # noqa: E402
+import replay  # noqa: E402
 import si  # noqa: E402
 
 
@@ -133,6 +137,39 @@ def published_steps(repeats, subset):
     return {key: seconds / steps[key] * 1000 for key, seconds in best_times(calls, repeats).items()}
 
 
+def scenario_steps(repeats, subset):
+    """(m): milliseconds per step on hsu2018-split's fifth task (the longest memory batch), after the
+    importance of task 1 (so that ANPyC's step has its penalty)."""
+    tasks = data.make_benchmark("split", 5, 0, subset=subset)
+    calls, steps = {}, {}
+    for key, script, method_cls, scenario in (
+            ("fine-tuning, task", finetuning, Method, "task"), ("fine-tuning, class", finetuning, Method, "class"),
+            ("ANPyC, task", anpyc_wo_np, ANPyC, "task"), ("ANPyC, class", anpyc_wo_np, ANPyC, "class"),
+            ("replay, class", replay, replay.Replay, "class")):
+        cfg = cli.parse(script.HPARAMS, getattr(script, "FLAGS", {}), "", ["--protocol", "hsu2018-split", "--scenario", scenario])
+        keras.utils.set_random_seed(0)
+        trainer = Trainer(network(cfg, tasks), tasks, method_cls(cfg), cfg, log=lambda *_: None)
+        trainer.model.start_task(0)
+        trainer.method.before_task(trainer, 0)
+        trainer.method.after_task(trainer, 0)
+        trainer.model.start_task(4)
+        trainer.method.before_task(trainer, 4)
+        steps[key] = -(-trainer.data[4].size // cfg.batch_size)
+        calls[key] = partial(trainer.train, 4, 1)
+    return {key: seconds / steps[key] * 1000 for key, seconds in best_times(calls, repeats).items()}
+
+
+def print_scenario_steps(repeats, subset):
+    steps = scenario_steps(repeats, subset)
+    print("\n(m) hsu2018-split, fifth task, per step\n| method, scenario | ms | ratio | target |\n|---|---|---|---|")
+    for key, reference, target in (("fine-tuning, task", None, None), ("fine-tuning, class", "fine-tuning, task", 1.1),
+                                   ("ANPyC, task", None, None), ("ANPyC, class", "ANPyC, task", 1.1),
+                                   ("replay, class", "fine-tuning, class", 2.0)):
+        ratio = "" if reference is None else f"{steps[key] / steps[reference]:.2f} of {reference}"
+        met = "" if target is None else f"<= {target} {'met' if steps[key] / steps[reference] <= target else 'MISSED'}"
+        print(f"| {key} | {steps[key]:.2f} | {ratio} | {met} |")
+
+
 def peak_memory_mb(tasks, subset):
     """(h), in a fresh process: set up a `tasks`-task permuted sequence and learn up to 10 of its tasks,
     one epoch each (a task that kept anything after it ends shows up 9 times)."""
@@ -176,6 +213,7 @@ def main():
     parser.add_argument("--tiny", action="store_true", help="a few steps of each measurement, no timing value")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--models", default="mlp,cnn")
+    parser.add_argument("--only", choices=("m",), help="run one row alone")
     parser.add_argument("--memory-probe", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--epoch-probe", choices=("default", "deterministic"), help=argparse.SUPPRESS)
     parser.add_argument("--subset", type=int, help=argparse.SUPPRESS)
@@ -186,6 +224,8 @@ def main():
         return epoch_probe(args.epoch_probe, args.repeats, args.subset)
     subset = 512 if args.tiny else None
     repeats = 1 if args.tiny else args.repeats
+    if args.only == "m":
+        return print_scenario_steps(repeats, subset)
     tasks = data.make_benchmark("permuted", 2, 0, subset=subset)
     print(f"device: {device_name()}; {len(tasks[0].train.labels)} training images per epoch; best of {repeats}")
     rows = [("a", "keras model.fit, one epoch"), ("b", "our fine-tuning epoch"), ("c", "ANPyC epoch (penalty)"),
@@ -213,6 +253,7 @@ def main():
         ratio = ms / steps["finetuning"]
         target = "" if key == "finetuning" else f"<= 1.15 {'met' if ratio <= 1.15 else 'MISSED'}"
         print(f"| {key} | {ms:.2f} | {ratio:.2f} | {target} |")
+    print_scenario_steps(repeats, subset)
     default, deterministic = epoch_seconds(False, repeats, subset), epoch_seconds(True, repeats, subset)
     print(f"\n(l) ANPyC epoch (dropout 0.5): {default:.2f} s, with --deterministic {deterministic:.2f} s "
           f"(x{deterministic / default:.2f}; measured on {device_name()})")
