@@ -10,9 +10,10 @@ training, the authors' 10 epochs after 20) and then belong to t for good. Task j
 weights of tasks 1..j only: later tasks' weights count as zero. So, with dropout off, a finished task's
 accuracy never moves; what PackNet can do instead is run out of free weights.
 
-f_t comes from --prune-schedule: "fixed" prunes --prune-fraction after every task (the paper: 0.5 or
-0.75 per layer); "share" gives each of the T tasks the same share of every tensor, f_t = 1 - 1/(T - t + 1)
-for t = 1..T, so that the last task has as many weights as the first. The last task keeps every free
+f_t comes from --prune-fraction: a number prunes that fraction after every task (the paper: 0.5 or 0.75
+per layer); "share" gives each of the T tasks the same share of every tensor, f_t = 1 - 1/(T - t + 1) for
+t = 1..T, so that the last task has as many weights as the first. (One flag, so that a campaign can
+sweep the choice on validation data.) The last task keeps every free
 weight (the authors' sequences do not prune after their last task either).
 
 Our choices where the paper has none for this network: the retraining continues the task's learning-rate
@@ -34,19 +35,23 @@ from common.pruning import prune_mask  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+def valid_fraction(value: str) -> bool:
+    try:
+        return value == "share" or 0 <= float(value) < 1
+    except ValueError:
+        return False
+
+
 HPARAMS = protocols.AUTHORS | dict(
     scenario="task",
     defines=("scenario",),  # a task is tested with its own weights and head: it needs the task's identity
-    prune_schedule="share",  # or "fixed": the same fraction after every task
-    prune_fraction=0.75,  # --prune-schedule fixed: the paper's 0.75 for the tasks it added to VGG-16
+    prune_fraction="share",  # or a fixed fraction, as the paper's 0.5 (ImageNet) and 0.75 (the tasks it added)
     retrain_epochs=None,  # None: half of the task's epochs (or minibatches), as the authors' 10 after 20
 )
 
 FLAGS = {
-    "prune_schedule": cli.Flag(str, "fraction pruned after each task: fixed, or share (1/T of the weights per task)",
-                               choices=("fixed", "share")),
-    "prune_fraction": cli.Flag(float, "--prune-schedule fixed: the fraction of its weights each task frees",
-                               (lambda v: 0 <= v < 1, "in [0, 1)")),
+    "prune_fraction": cli.Flag(str, "the fraction of its weights each task frees: a number in [0, 1), or share "
+                               "(1/T of every tensor per task)", (valid_fraction, "share or a number in [0, 1)")),
     "retrain_epochs": cli.Flag(int, "retraining epochs after pruning (default: half of the task's)", cli.at_least(0)),
 }
 
@@ -73,7 +78,7 @@ class PackNet(Method):
         free = [(o.numpy() == 0) for o in self.owner]
         if not any(f.any() for f in free):
             raise UserError(f"PackNet has no free weight left for task {task + 1} of {len(trainer.tasks)}: "
-                            f"prune more of each task (--prune-fraction, or --prune-schedule share)")
+                            f"prune more of each task (a larger --prune-fraction, or share)")
         self.hold([f.astype(np.float32) for f in free])
 
     def hold(self, trainable) -> None:
@@ -92,7 +97,8 @@ class PackNet(Method):
         """f_t: the fraction of its weights that task `task` (from 0) frees for later tasks."""
         if task == tasks - 1:
             return 0.0
-        return self.config.prune_fraction if self.config.prune_schedule == "fixed" else 1 - 1 / (tasks - task)
+        share = self.config.prune_fraction == "share"
+        return 1 - 1 / (tasks - task) if share else float(self.config.prune_fraction)
 
     def after_task(self, trainer, task):
         fraction = self.fraction(task, len(trainer.tasks))

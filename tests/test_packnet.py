@@ -65,7 +65,7 @@ def test_a_task_is_tested_with_the_weights_of_tasks_up_to_its_own(tmp_path):
 
 
 def test_the_fixed_fraction_prunes_that_share_of_what_the_task_trained(tmp_path):
-    trainer = trainer_for(tmp_path, "--prune-schedule", "fixed", "--prune-fraction", "0.5")
+    trainer = trainer_for(tmp_path, "--prune-fraction", "0.5")
     trainer.learn(0)
     trainer.learn(1)
     for owner in trainer.method.owner:
@@ -77,9 +77,8 @@ def test_the_fixed_fraction_prunes_that_share_of_what_the_task_trained(tmp_path)
 
 def test_nothing_left_to_train_is_refused_in_one_line(tmp_path):
     with pytest.raises(UserError, match="no free weight left for task 2 of 3"):
-        quick_run(packnet, packnet.PackNet, tmp_path, *SLICE, "--prune-schedule", "fixed", "--prune-fraction", "0")
-    result = subprocess.run([sys.executable, "baselines/packnet.py", *QUICK, *SLICE, "--prune-schedule", "fixed",
-                             "--prune-fraction", "0", "--out", str(tmp_path / "cli")], cwd=ROOT, capture_output=True, text=True)
+        quick_run(packnet, packnet.PackNet, tmp_path, *SLICE, "--prune-fraction", "0")
+    result = subprocess.run([sys.executable, "baselines/packnet.py", *QUICK, *SLICE, "--prune-fraction", "0", "--out", str(tmp_path / "cli")], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode != 0
     assert result.stderr.strip().count("\n") == 0 and "no free weight left" in result.stderr
 
@@ -87,6 +86,7 @@ def test_nothing_left_to_train_is_refused_in_one_line(tmp_path):
 @pytest.mark.parametrize("argv,message", [
     (["--scenario", "domain"], "packnet.py is defined by scenario task"),
     (["--model", "vae", "--benchmark", "classes"], "use --model mlp or cnn"),
+    (["--prune-fraction", "1"], "--prune-fraction must be share or a number in [0, 1) (got 1)"),
 ])
 def test_what_packnet_cannot_do_is_one_line(argv, message, tmp_path):
     result = subprocess.run([sys.executable, "baselines/packnet.py", *QUICK, *SLICE, *argv, "--out", str(tmp_path)],
