@@ -6,8 +6,9 @@ writes into each folder table.md and table.csv (per method: final average accura
 over seeds and the 95% CI of the mean, BWT, forgetting, and the paired difference to the reference
 method with its 95% CI and paired t-test p-value), verdicts.md (every pair of methods: the paired
 difference, its 95% CI, p, Holm's p over all pairs, and "above", "below" or "tie"), average_accuracy.png, first_task.png,
-learning_accuracy.png, heatmap_<method>.png and, where every run recorded them, costs.png (wall time
-per task and resident memory after each task). A method swept with compare.py --sweep is shown at the
+learning_accuracy.png, heatmap_<method>.png, where every run recorded them, costs.png (wall time
+per task and resident memory after each task), and free_capacity.png for the methods that free weights
+for later tasks (PackNet, ANPyC with pruning on an MLP). A method swept with compare.py --sweep is shown at the
 value with the best validation score, as compare.py chose it (sweep.md lists every value).
 """
 import argparse

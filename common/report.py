@@ -327,9 +327,40 @@ def plot_costs(groups, path: Path) -> None:
     _save(figure, path)
 
 
+def free_capacity(run) -> list[float] | None:
+    """After each task, the share of the trunk's weights (kernels) that later tasks may train freely:
+    PackNet's record (`free_capacity`: weights no task owns), or, for ANPyC with pruning on an MLP, the
+    share its last mask pruned (`sparsity`, per tensor, weighted here by the kernels' sizes): the next
+    task retrains those from zero, unprotected. None for a run with neither."""
+    summary, config = run["summary"], run["config"]
+    if "free_capacity" in summary:
+        return summary["free_capacity"]
+    if "sparsity" not in summary or config.get("model") != "mlp":
+        return None
+    widths = [784, *config["hidden"]]
+    sizes = {f"dense_{i}/kernel": n_in * n_out for i, (n_in, n_out) in enumerate(zip(widths, widths[1:]))}
+    return [sum(row[name] * size for name, size in sizes.items()) / sum(sizes.values()) for row in summary["sparsity"]]
+
+
+def plot_free_capacity(groups, path: Path) -> None:
+    """The mean free capacity after each task, for every method that records it."""
+    figure, axis = plt.subplots(figsize=(8, 5), constrained_layout=True)
+    for method, group in sorted(groups.items()):
+        curve = np.mean([free_capacity(run) for run in group], axis=0)
+        axis.plot(np.arange(1, len(curve) + 1), 100 * curve, marker="." if len(curve) > 20 else "o",
+                  label=f"{method} ({seeds(group)})")
+    axis.set(xlabel="tasks learned", ylabel="free weights (% of the trunk's)", ylim=(0, 100),
+             title="weights free for later tasks after each task")
+    axis.xaxis.get_major_locator().set_params(integer=True)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize="small")
+    _save(figure, path)
+
+
 def plot_comparison(runs, folder: Path) -> list[Path]:
     """average_accuracy.png, first_task.png, learning_accuracy.png and one heatmap per method in `folder`;
-    costs.png when every run recorded its time and memory per task."""
+    costs.png when every run recorded its time and memory per task; free_capacity.png when some methods
+    record their free weights (PackNet, ANPyC with pruning)."""
     folder, groups, written = Path(folder), by_method(runs), []
     for name, title, ylabel, series in (
         ("average_accuracy.png", "average accuracy over the tasks learned", "average test accuracy (%)",
@@ -377,4 +408,8 @@ def plot_comparison(runs, folder: Path) -> list[Path]:
     if all(len(mb) == len(run["matrix"]) and None not in mb for mb, run in zip(recorded, runs)):
         plot_costs(groups, folder / "costs.png")
         written.append(folder / "costs.png")
+    pruning = {method: group for method, group in groups.items() if all(free_capacity(run) for run in group)}
+    if pruning:
+        plot_free_capacity(pruning, folder / "free_capacity.png")
+        written.append(folder / "free_capacity.png")
     return written

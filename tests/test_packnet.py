@@ -109,3 +109,18 @@ def test_an_interrupted_run_resumes_to_the_same_matrix_and_capacity(tmp_path):
     assert run(packnet.PackNet, config, log=lambda *_: None)["accuracy"] == whole
     summaries = [json.loads((tmp_path / name / "summary.json").read_text()) for name in ("whole", "cut")]
     assert summaries[0]["free_capacity"] == summaries[1]["free_capacity"] and len(summaries[1]["free_capacity"]) == 3
+
+
+def test_free_capacity_of_packnet_and_of_anpyc_by_hand(tmp_path):
+    from common import report
+
+    packnet_run = {"summary": {"free_capacity": [0.5, 0.2, 0.0]}, "config": {"model": "mlp", "hidden": [4, 2]}}
+    anpyc_run = {"config": {"model": "mlp", "hidden": [4, 2]}, "summary": {"sparsity": [
+        {"dense_0/kernel": 0.5, "dense_0/bias": 0.5, "dense_1/kernel": 0.25, "dense_1/bias": 0.0},
+        {"dense_0/kernel": 0.0, "dense_0/bias": 0.0, "dense_1/kernel": 0.0, "dense_1/bias": 0.0}]}}
+    assert report.free_capacity(packnet_run) == [0.5, 0.2, 0.0]
+    # kernels of 784 x 4 = 3136 and 4 x 2 = 8 weights: (0.5 * 3136 + 0.25 * 8) / 3144
+    assert report.free_capacity(anpyc_run) == pytest.approx([(1568 + 2) / 3144, 0.0])
+    assert report.free_capacity({"summary": {}, "config": {"model": "mlp"}}) is None
+    report.plot_free_capacity({"packnet": [packnet_run], "anpyc_wi_np": [anpyc_run]}, tmp_path / "free.png")
+    assert (tmp_path / "free.png").stat().st_size > 0
