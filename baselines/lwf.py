@@ -48,8 +48,8 @@ def old_outputs(model, features, task):
 class LwF(Method):
     def __init__(self, config):
         super().__init__(config)
-        if config.model == "vae":
-            raise UserError("LwF distils class probabilities: it does not apply to --model vae")
+        if config.model in ("vae", "gan"):
+            raise UserError(f"LwF distils class probabilities: it does not apply to --model {config.model}")
         self.recorded = None
 
     def trainable_variables(self, model, task):

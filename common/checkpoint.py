@@ -34,6 +34,7 @@ def _named(prefix: str | None, variables) -> dict:
 def _variables(trainer) -> dict:
     # The optimiser's variables are already named after it: optimizer/iteration, optimizer/dense_0_kernel_momentum, ...
     return (_named("model", trainer.model.variables) | _named(None, trainer.optimizer.variables)
+            | _named(None, trainer.model.state_variables())
             | {f"method/{name}": v for name, v in trainer.method.state().items()})
 
 

@@ -68,7 +68,7 @@ def optional_float(text: str) -> float | None:
 
 
 CORE = {
-    "benchmark": Flag(str, "task sequence (classes: one digit per task, for --model vae)",
+    "benchmark": Flag(str, "task sequence (classes: one digit per task, for --model vae or gan)",
                       choices=("permuted", "split", "classes")),
     "tasks": Flag(optional_int, "number of tasks (default: 10 permuted, 5 split, 10 classes)", at_least(1)),
     "epochs": Flag(int, "epochs per task", at_least(0)),
@@ -85,8 +85,9 @@ CORE = {
     "lr_decay_first": Flag(optional_float, "the decay while the first task trains (default: --lr-decay)",
                            (lambda v: 0 < v <= 1, "in (0, 1]")),
     "optimizer": Flag(str, "optimiser", choices=("sgd", "adam")),
-    "model": Flag(str, "network: an MLP or CNN classifier, or an MLP VAE (generation)", choices=("mlp", "cnn", "vae")),
-    "latent": Flag(int, "latent dimensions of the VAE", at_least(1)),
+    "model": Flag(str, "network: an MLP or CNN classifier, or an MLP VAE or conditional GAN (generation)",
+                  choices=("mlp", "cnn", "vae", "gan")),
+    "latent": Flag(int, "latent dimensions of the VAE or the GAN", at_least(1)),
     "hidden": Flag(widths, "widths of the hidden Dense layers, e.g. 512,256"),
     "init": Flag(str, "initialisation: authors (truncated normal sigma 0.1, biases 0.1), glorot (Keras'), or "
                       "auto (authors for the MLP, glorot for the CNN and the VAE)", choices=("auto", "authors", "glorot")),
@@ -163,12 +164,14 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
         full = data.TASKS[config.benchmark]
         if config.benchmark != "permuted" and config.tasks is not None and config.tasks > full:
             parser.error(f"--tasks must be at most {full} for {config.benchmark} MNIST (got {config.tasks})")
-        if config.benchmark == "classes" and config.model != "vae":
-            parser.error("--benchmark classes (one digit per task) is for --model vae: a classifier needs 2 classes or more")
-        if config.model == "vae" and config.scenario == "class":
-            parser.error("--scenario class is for classifiers: a VAE has no classes to tell apart")
-        if config.model == "vae" and config.benchmark == "permuted":
-            parser.error("--model vae needs --benchmark classes or split (its samples are judged as digits)")
+        generative = config.model in ("vae", "gan")
+        if config.benchmark == "classes" and not generative:
+            parser.error("--benchmark classes (one digit per task) is for --model vae or gan: a classifier needs "
+                         "2 classes or more")
+        if generative and config.scenario == "class":
+            parser.error(f"--scenario class is for classifiers: a {config.model.upper()} has no classes to tell apart")
+        if generative and config.benchmark == "permuted":
+            parser.error(f"--model {config.model} needs --benchmark classes or split (its samples are judged as digits)")
         config.tasks = config.tasks or full
         if config.dropout_layers is not None and not set(config.dropout_layers) <= set(range(1, len(config.hidden) + 1)):
             parser.error(f"--dropout-layers must number hidden layers 1 to {len(config.hidden)} (got "

@@ -52,6 +52,10 @@ class TaskNetwork(keras.Model):
     def start_task(self, task: int) -> None:
         """Called by the trainer as task `task` begins, before the method's hooks."""
 
+    def state_variables(self) -> list:
+        """Variables that are not the model's own but that a checkpoint must save (an inner optimiser's)."""
+        return []
+
     def head(self, task: int):
         return self.heads[task if len(self.heads) > 1 else 0]
 

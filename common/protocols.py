@@ -64,6 +64,13 @@ PRESETS = {
     "hsu2018-split": dict(benchmark="split", tasks=5, model="mlp", hidden="400,400", init="glorot", dropout=0.0,
                           scenario="task", optimizer="adam", lr=0.001, lr_decay=1.0, lr_decay_first=None,
                           batch_size=128, epochs=4, iters=None),
+    # Continual generation with a conditional GAN (anpyc_gan.py): ours (the ANPyC paper gives no GAN
+    # protocol). An MLP generator 74-256-512-784 (z of 64 and the digit) and critic 794-512-256-1,
+    # WGAN-GP's loss, Adam at 2e-4 for the generator (the critic's: common/gan.py), batch 64, 10 epochs
+    # of each digit.
+    "gan": dict(benchmark="classes", tasks=None, model="gan", hidden="256,512", latent=64, init="glorot",
+                dropout=0.0, scenario="task", optimizer="adam", lr=0.0002, lr_decay=1.0, lr_decay_first=None,
+                batch_size=64, epochs=10, iters=None),
     # Continual generation (anpyc_vae.py): an MLP VAE 784-500-500-32 learns one digit class per task. Ours:
     # the ANPyC paper gives no VAE protocol. Adam at the usual lr for MNIST VAEs; 10 epochs of each class.
     "vae": dict(benchmark="classes", tasks=None, model="vae", hidden="500,500", latent=32, init="glorot",

@@ -104,8 +104,11 @@ def is_vae(runs) -> bool:
 
 
 def validation_score(summary) -> float:
-    """Higher is better: the final average validation accuracy, or minus a VAE's validation negative ELBO."""
-    return summary["validation"]["final_avg_accuracy"] if "validation" in summary else -summary["validation_nll"]["final_avg"]
+    """Higher is better: the final average validation accuracy, or minus a VAE's validation negative ELBO,
+    or minus a GAN's validation Fréchet distance."""
+    if "validation" in summary:
+        return summary["validation"]["final_avg_accuracy"]
+    return -summary["validation_nll" if "validation_nll" in summary else "validation_fid"]["final_avg"]
 
 
 def by_value(runs) -> dict:

@@ -121,12 +121,12 @@ class RunDir:
     def record(self, matrices: dict, extra=None) -> None:
         """Write the results of the tasks finished so far: each matrix to NAME.csv, the summary of
         "accuracy" at the top of summary.json and every other's under its name ("validation" for
-        validation_accuracy); a name ending in "nll" is one where lower is better."""
+        validation_accuracy); a name ending in "nll" or "fid" is one where lower is better."""
         matrix = matrices["accuracy"]
         summary = metrics.summarise(matrix) | {"tasks_done": len(matrix), "finished": len(matrix) == self.tasks}
         for name, other in matrices.items():
             write_atomic(self.path / f"{name}.csv", matrix_csv(other, self.tasks))
             if name != "accuracy":
-                summary[SUMMARY_KEY.get(name, name)] = metrics.summarise(other, lower_is_better=name.endswith("nll"))
+                summary[SUMMARY_KEY.get(name, name)] = metrics.summarise(other, lower_is_better=name.endswith(("nll", "fid")))
         write_json(self.path / "summary.json", summary | (extra or {}))
         write_atomic(self.path / "curves.png", curves_png(matrix, self.title))

@@ -6,7 +6,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from common import checkpoint, data, models, provenance, vae
+from common import checkpoint, data, gan, models, provenance, vae
 from common.results import RunDir, write_atomic
 from common.summaries import Summaries
 from common.training import Trainer
@@ -24,10 +24,10 @@ def row_scalars(name: str, row: list[float]) -> dict:
 
 
 def network(config, tasks):
-    """The classifier (one head per task, one shared head, or one head over every task's classes) or
-    the VAE that config.model names."""
-    if config.model == "vae":
-        return vae.build(config, tasks)
+    """The classifier (one head per task, one shared head, or one head over every task's classes), the
+    VAE or the GAN that config.model names."""
+    if config.model in ("vae", "gan"):
+        return {"vae": vae, "gan": gan}[config.model].build(config, tasks)
     classes = tasks[0].classes
     if config.scenario == "class":
         return models.build(config.model, config.hidden, 1, classes * len(tasks), config.dropout, config.init,

@@ -16,6 +16,8 @@ PURPOSES = (
     "vae_samples",  # the VAE's z ~ N(0, I) of the samples it is judged on and shows (fixed per task)
     "memory",  # replay: which training images its memory keeps
     "rehearsal",  # replay: the batches drawn from its memory
+    "gan_noise",  # the GAN's z and digits while it trains
+    "gan_samples",  # the GAN's z of the samples it is judged on and shows (fixed per task)
 )
 
 

@@ -97,3 +97,17 @@ def test_deterministic_runs_repeat_exactly(tmp_path):
     assert json.loads((tmp_path / "a" / "config.json").read_text())["deterministic"] is True
     matrix = np.loadtxt(tmp_path / "a" / "accuracy.csv", delimiter=",", skiprows=1, usecols=1)
     assert matrix[0] > 50
+
+
+def test_the_gans_critic_and_generator_steps_have_gpu_kernels(tmp_path):
+    # WGAN-GP's critic step (a gradient of a gradient) and generative replay's frozen generator
+    from baselines import generative_replay
+
+    tasks = data.make_benchmark("classes", 2, 0, subset=200)
+    config = configure(generative_replay, "--tasks", "2", "--hidden", "16", "--latent", "4", out=tmp_path)
+    trainer = Trainer(network(config, tasks), tasks, generative_replay.GenerativeReplay(config), config, log=lambda *_: None)
+    trainer.method.after_task(trainer, 0)
+    epoch = trainer._epoch_fn(1)
+    order = tf.range(trainer.data[1].size, dtype=tf.int32)
+    missing = without_gpu_kernel(epoch.func.get_concrete_function(order, **epoch.keywords))
+    assert not missing, missing
