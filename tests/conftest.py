@@ -33,3 +33,19 @@ def finetuning_matrix(tmp_path_factory):
     from common.method import Method
 
     return quick_run(finetuning, Method, tmp_path_factory.mktemp("finetuning"))
+
+
+def cut_and_resumed(script, method_cls, folder, *argv, at_task: int) -> dict:
+    """Run `method_cls` in `folder` until task `at_task` (from 0) begins, stop it there as a kill
+    would, then resume it with `--resume`; returns the resumed run's result matrices."""
+
+    class Cut(method_cls):
+        def before_task(self, trainer, task):
+            if task == at_task:
+                raise KeyboardInterrupt
+            super().before_task(trainer, task)
+
+    with pytest.raises(KeyboardInterrupt):
+        run(Cut, configure(script, *argv, out=folder), log=lambda *_: None)
+    resumed = cli.parse(script.HPARAMS, getattr(script, "FLAGS", {}), "", ["--resume", str(folder)])
+    return run(method_cls, resumed, log=lambda *_: None)

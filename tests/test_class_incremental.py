@@ -9,10 +9,9 @@ import pytest
 import tensorflow as tf
 
 from baselines import finetuning, replay
-from common import cli, models
+from common import models
 from common.method import Method
-from common.run import run
-from conftest import QUICK, ROOT, quick_run
+from conftest import QUICK, ROOT, cut_and_resumed, quick_run
 
 SPLIT = ["--benchmark", "split", "--scenario", "class", "--tasks", "3", "--train-subset", "600", "--epochs", "3",
          "--optimizer", "adam", "--lr", "0.001", "--init", "glorot"]
@@ -76,17 +75,8 @@ def test_replay_forgets_less_than_fine_tuning(finetuning_class, tmp_path):
 
 def test_a_class_incremental_run_resumes_to_the_same_matrix(tmp_path):
     whole = quick_run(replay, replay.Replay, tmp_path / "whole", *SPLIT, "--memory", "200")
-
-    class Interrupted(replay.Replay):
-        def before_task(self, trainer, task):
-            if task == 2:
-                raise KeyboardInterrupt
-            super().before_task(trainer, task)
-
-    with pytest.raises(KeyboardInterrupt):
-        quick_run(replay, Interrupted, tmp_path / "cut", *SPLIT, "--memory", "200")
-    config = cli.parse(replay.HPARAMS, replay.FLAGS, "", ["--resume", str(tmp_path / "cut")])
-    assert run(replay.Replay, config, log=lambda *_: None)["accuracy"] == whole
+    resumed = cut_and_resumed(replay, replay.Replay, tmp_path / "cut", *SPLIT, "--memory", "200", at_task=2)
+    assert resumed["accuracy"] == whole
     assert json.loads((tmp_path / "cut" / "config.json").read_text())["scenario"] == "class"
 
 

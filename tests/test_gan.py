@@ -8,10 +8,10 @@ import tensorflow as tf
 
 import anpyc_gan
 from baselines import finetuning, generative_replay
-from common import cli, data, gan, importance
+from common import data, gan, importance
 from common.method import Method
 from common.run import run
-from conftest import configure
+from conftest import configure, cut_and_resumed
 
 SLICE = ["--tasks", "2", "--epochs", "2", "--train-subset", "300", "--hidden", "16,32", "--latent", "4",
          "--batch-size", "32"]
@@ -67,20 +67,9 @@ def test_the_generator_importance_matches_a_hand_computation(monkeypatch):
 
 
 def test_a_two_task_run_resumes_to_the_same_numbers(tmp_path):
-    config = configure(anpyc_gan, *SLICE, "--retrain-epochs", "1", "--prune-percent", "20", out=tmp_path / "whole")
-    whole = run(anpyc_gan.PrunedANPyC, config, log=lambda *_: None)
-
-    class Interrupted(anpyc_gan.PrunedANPyC):
-        def before_task(self, trainer, task):
-            if task == 1:
-                raise KeyboardInterrupt
-            super().before_task(trainer, task)
-
-    with pytest.raises(KeyboardInterrupt):
-        run(Interrupted, configure(anpyc_gan, *SLICE, "--retrain-epochs", "1", "--prune-percent", "20",
-                                   out=tmp_path / "cut"), log=lambda *_: None)
-    resumed = run(anpyc_gan.PrunedANPyC, cli.parse(anpyc_gan.HPARAMS, anpyc_gan.FLAGS, "", ["--resume", str(tmp_path / "cut")]),
-                  log=lambda *_: None)
+    argv = [*SLICE, "--retrain-epochs", "1", "--prune-percent", "20"]
+    whole = run(anpyc_gan.PrunedANPyC, configure(anpyc_gan, *argv, out=tmp_path / "whole"), log=lambda *_: None)
+    resumed = cut_and_resumed(anpyc_gan, anpyc_gan.PrunedANPyC, tmp_path / "cut", *argv, at_task=1)
     assert resumed == whole  # the critic's weights and its optimiser came back too
     assert set(whole) == {"accuracy", "fid"}
     summary = json.loads((tmp_path / "cut" / "summary.json").read_text())

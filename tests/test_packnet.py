@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from baselines import packnet
-from common import cli, data
+from common import data
 from common.errors import UserError
-from common.run import network, run
+from common.run import network
 from common.training import Trainer
-from conftest import QUICK, ROOT, configure, quick_run
+from conftest import QUICK, ROOT, configure, cut_and_resumed, quick_run
 
 SLICE = ["--train-subset", "500", "--epochs", "4", "--retrain-epochs", "2"]
 
@@ -78,7 +78,8 @@ def test_the_fixed_fraction_prunes_that_share_of_what_the_task_trained(tmp_path)
 def test_nothing_left_to_train_is_refused_in_one_line(tmp_path):
     with pytest.raises(UserError, match="no free weight left for task 2 of 3"):
         quick_run(packnet, packnet.PackNet, tmp_path, *SLICE, "--prune-fraction", "0")
-    result = subprocess.run([sys.executable, "baselines/packnet.py", *QUICK, *SLICE, "--prune-fraction", "0", "--out", str(tmp_path / "cli")], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "baselines/packnet.py", *QUICK, *SLICE, "--prune-fraction", "0", "--out",
+                             str(tmp_path / "cli")], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode != 0
     assert result.stderr.strip().count("\n") == 0 and "no free weight left" in result.stderr
 
@@ -96,17 +97,7 @@ def test_what_packnet_cannot_do_is_one_line(argv, message, tmp_path):
 
 def test_an_interrupted_run_resumes_to_the_same_matrix_and_capacity(tmp_path):
     whole = quick_run(packnet, packnet.PackNet, tmp_path / "whole", *SLICE)
-
-    class Interrupted(packnet.PackNet):
-        def before_task(self, trainer, task):
-            if task == 2:
-                raise KeyboardInterrupt
-            super().before_task(trainer, task)
-
-    with pytest.raises(KeyboardInterrupt):
-        quick_run(packnet, Interrupted, tmp_path / "cut", *SLICE)
-    config = cli.parse(packnet.HPARAMS, packnet.FLAGS, "", ["--resume", str(tmp_path / "cut")])
-    assert run(packnet.PackNet, config, log=lambda *_: None)["accuracy"] == whole
+    assert cut_and_resumed(packnet, packnet.PackNet, tmp_path / "cut", *SLICE, at_task=2)["accuracy"] == whole
     summaries = [json.loads((tmp_path / name / "summary.json").read_text()) for name in ("whole", "cut")]
     assert summaries[0]["free_capacity"] == summaries[1]["free_capacity"] and len(summaries[1]["free_capacity"]) == 3
 
