@@ -5,6 +5,8 @@ Conventions (README.md and results/README.md):
 - `<!-- table: FOLDER [reference=METHOD] -->` on the line before a table: the table of FOLDER's runs,
   as compare.py and plot_results.py write it (a swept method at its value chosen on validation);
 - `<!-- verdicts: FOLDER -->` before a table: FOLDER's verdict table;
+- `<!-- scenarios: TASK_FOLDER domain=FOLDER class=FOLDER -->` before a table: the three-scenario
+  table of the three campaigns beside Hsu et al.'s numbers;
 - `[verdict: A above B]` (or `below`, `tie`) in the text: the verdict of methods A and B (by name, without
   a swept value) in the nearest verdict table above it. A sentence with a comparative word ("above",
   "below", "beats", "ties", "trails", "higher", "lower", "outperforms") in a section that has a verdict
@@ -19,7 +21,7 @@ from common import report
 from conftest import ROOT
 
 DOCUMENTS = [ROOT / "README.md", ROOT / "results" / "README.md"]
-MARKER = re.compile(r"<!-- (table|verdicts): (\S+)((?: \w+=\S+)*) -->")
+MARKER = re.compile(r"<!-- (table|verdicts|scenarios): (\S+)((?: \w+=\S+)*) -->")
 VERDICT = re.compile(r"\[verdict: (\S+) (above|below|tie) (\S+)\]")
 COMPARATIVE = re.compile(r"\b(above|below|beats?|ties?|tied|trails?|higher|lower|outperforms?)\b", re.IGNORECASE)
 
@@ -31,6 +33,9 @@ def runs_of(folder: Path) -> list:
 
 def expected(kind: str, folder: Path, options: dict) -> str:
     runs = runs_of(folder)
+    if kind == "scenarios":
+        others = {scenario: runs_of(folder.parent / options[scenario]) for scenario in ("domain", "class")}
+        return report.scenario_markdown({"task": runs} | others)
     if kind == "verdicts":
         return report.verdicts_markdown(runs)
     reference = options.get("reference")

@@ -117,3 +117,20 @@ def test_a_one_seed_row_shows_no_sd(tmp_path):
 
     markdown = report.write_tables(report.table_rows([run("a", 0, 90.0), run("b", 0, 80.0)]), tmp_path)
     assert "| a | 90.00 | n/a | -1.00 | 1.00 | 1 | ? |" in markdown and "±" not in markdown
+
+
+def test_the_three_scenario_table_sits_beside_hsu_et_al():
+    from common import report
+
+    runs = {"task": [run("ewc (lamb=10)", 0, 98.0), run("ewc (lamb=10)", 1, 96.0), run("anpyc_wo_np", 0, 97.0)],
+            "domain": [run("ewc (lamb=1000)", 0, 60.0), run("ewc (lamb=1000)", 1, 62.0)],
+            "class": [run("replay", 0, 90.0), run("replay", 1, 92.0), run("replay", 2, 94.0)]}
+    table = report.scenario_markdown(runs).splitlines()
+    assert table[0].startswith("| method (ours; Hsu et al.'s) | task-IL ours | task-IL Hsu et al. |")
+    rows = {line.split(" | ")[0][2:]: line.split(" | ")[1:] for line in table[2:]}
+    assert rows["anpyc_wo_np"] == ["97.00", "-", "-", "-", "-", "- |"]  # no counterpart, one seed
+    # 98 and 96: mean 97, sd sqrt(2); beside Online EWC's published 98.04 ± 1.10, 57.33 ± 1.44, 19.77 ± 0.04
+    assert rows["ewc; Online EWC"] == ["97.00 ± 1.41", "98.04 ± 1.10", "61.00 ± 1.41", "57.33 ± 1.44", "-", "19.77 ± 0.04 |"]
+    assert rows["replay; Naive rehearsal"][4:] == ["92.00 ± 2.00", "90.78 ± 0.85 |"]
+    assert rows["-; SGD"][:2] == ["-", "97.98 ± 0.09"]  # theirs alone
+    assert list(rows)[0] == "anpyc_wo_np" and len(rows) == 2 + 1 + len(report.HSU2018_SPLIT_MNIST) - 2
