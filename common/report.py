@@ -235,11 +235,21 @@ def verdicts_markdown(runs) -> str:
     return "\n".join(lines) + "\n"
 
 
+# A generative model's second matrix, where lower is better: its column names in a table.
+SECONDARY = {"nll": ("final average negative ELBO (nats)", "ELBO"), "fid": ("final average Fréchet distance", "FD")}
+
+
+def secondary(runs) -> list[str]:
+    """The second matrices that every run has: a VAE's negative ELBO, a GAN's Fréchet distance."""
+    return [name for name in SECONDARY if runs and all(name in run["summary"] for run in runs)]
+
+
 def table_rows(runs, reference: str | None = None) -> list[dict]:
     """One row per method, best first: by final average accuracy, or for VAEs by the final average test
     negative ELBO (lower is better). With `reference` (a method), each row also has the paired difference
-    to it in that number over the seeds both ran (a swept method is found by its own name)."""
-    groups, rows, vae = by_method(runs), [], is_vae(runs)
+    to it in that number over the seeds both ran (a swept method is found by its own name). A GAN's rows
+    also hold its Fréchet distance (ranked and paired by judge accuracy, Wu et al.'s metric)."""
+    groups, rows, vae, second = by_method(runs), [], is_vae(runs), secondary(runs)
     reference = next((m for m in groups if reference in (m, m.split(" (")[0])), None)
     for method, group in groups.items():
         check_row(method, group)
@@ -248,9 +258,9 @@ def table_rows(runs, reference: str | None = None) -> list[dict]:
             values = [run["summary"][name] for run in group]
             row[name], row[name + "_sd"] = mean_std(values)
             row[name + "_ci95"] = ci95(values)
-        if vae:
+        for metric in second:
             for name in ("final_avg", "bwt", "forgetting"):
-                row["nll_" + name], row["nll_" + name + "_sd"] = mean_std([run["summary"]["nll"][name] for run in group])
+                row[f"{metric}_{name}"], row[f"{metric}_{name}_sd"] = mean_std([run["summary"][metric][name] for run in group])
         if method == reference:
             row["reference"] = True
         elif reference:
@@ -282,20 +292,22 @@ def write_tables(rows, folder: Path, reference: str | None = None) -> str:
 
 def table_markdown(rows, reference: str | None = None) -> str:
     """The rows as a Markdown table. Columns: mean ± sample sd over seeds, the 95% CI half-width of the
-    mean, for VAEs the test negative ELBO's, and with a reference the paired difference to it (mean
+    mean, for VAEs the test negative ELBO's, for GANs the Fréchet distance's, and with a reference the paired difference to it (mean
     [95% CI], p) in final average accuracy, or for VAEs in negative ELBO; the seeds and the code."""
     paired, nll = any("diff" in r for r in rows), all("nll_final_avg" in r for r in rows) and rows
-    accuracy = "final average sample accuracy (%)" if nll else "final average accuracy (%)"
+    second = [m for m in SECONDARY if rows and all(f"{m}_final_avg" in r for r in rows)]
+    accuracy = "final average sample accuracy (%)" if second else "final average accuracy (%)"
     columns = ["method", accuracy, "95% CI", "BWT", "forgetting"]
-    columns += ["final average negative ELBO (nats)", "ELBO BWT", "ELBO forgetting"] if nll else []
+    for metric in second:
+        columns += [SECONDARY[metric][0], f"{SECONDARY[metric][1]} BWT", f"{SECONDARY[metric][1]} forgetting"]
     columns += [f"vs {reference}: {'ELBO ' if nll else ''}difference [95% CI]", "p"] if paired else []
     lines = ["| " + " | ".join(columns + ["seeds", "code"]) + " |", "|---" * (len(columns) + 2) + "|"]
     for r in rows:
         cells = [r["method"], mean_pm_sd(r["final_avg_accuracy"], r["final_avg_accuracy_sd"]),
                  _half_width(r["final_avg_accuracy_ci95"]), mean_pm_sd(r["bwt"], r["bwt_sd"]),
                  mean_pm_sd(r["forgetting"], r["forgetting_sd"])]
-        if nll:
-            cells += [mean_pm_sd(r[f"nll_{name}"], r[f"nll_{name}_sd"]) for name in ("final_avg", "bwt", "forgetting")]
+        for metric in second:
+            cells += [mean_pm_sd(r[f"{metric}_{name}"], r[f"{metric}_{name}_sd"]) for name in ("final_avg", "bwt", "forgetting")]
         if paired and r.get("reference"):
             cells += ["(reference)", ""]
         elif paired:

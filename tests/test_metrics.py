@@ -70,6 +70,22 @@ def test_vae_tables_pair_and_rank_by_negative_elbo():
     assert [r["method"] for r in rows] == ["a", "ref"] and rows[0]["diff"] == pytest.approx(-11.0)
 
 
+def test_gan_tables_rank_by_judge_accuracy_and_show_the_frechet_distance():
+    from common import report
+
+    def gan(method, seed, fid, accuracy):
+        summary = {"final_avg_accuracy": accuracy, "bwt": -1.0, "forgetting": 1.0,
+                   "fid": {"final_avg": fid, "bwt": 2.0, "forgetting": 3.0}}
+        return {"method": method, "seed": seed, "summary": summary, "config": {"seed": seed}, "provenance": []}
+
+    runs = [gan("a", 0, 50.0, 80.0), gan("a", 1, 54.0, 82.0), gan("ref", 0, 30.0, 70.0), gan("ref", 1, 30.0, 72.0)]
+    rows = report.table_rows(runs, reference="ref")
+    assert [r["method"] for r in rows] == ["a", "ref"] and rows[0]["diff"] == pytest.approx(10.0)  # accuracy
+    table = report.table_markdown(rows, "ref").splitlines()
+    assert "| final average sample accuracy (%) |" in table[0] and "| final average Fréchet distance | FD BWT | FD forgetting |" in table[0]
+    assert "| 52.00 ± 2.83 | 2.00 ± 0.00 | 3.00 ± 0.00 |" in table[2]
+
+
 def test_holm_adjustment_matches_hand_computation():
     from common import report
 
