@@ -364,6 +364,30 @@ def scenario_markdown(runs: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def summary_markdown(campaigns: dict) -> str:
+    """One table across campaigns (`campaigns`: name -> runs): a row per method (without its swept value),
+    a column per campaign with the method's final average accuracy (a VAE's negative ELBO), mean ± sd
+    over its seeds; in bold the column's best and every method that ties with it (Holm-adjusted paired
+    verdict, `verdicts`), so that bold cells are the ones the column cannot tell apart; "-" where a
+    method did not run."""
+    cells, order = {}, []
+    for name, runs in campaigns.items():
+        rows, vae = table_rows(runs), is_vae(runs)
+        best = rows[0]["method"]
+        tied = {best} | {p["second"] if p["first"] == best else p["first"] for p in verdicts(runs)
+                         if best in (p["first"], p["second"]) and p["verdict"] == "tie"}
+        for row in rows:
+            method = row["method"].split(" (")[0]
+            number = "nll_final_avg" if vae else "final_avg_accuracy"
+            text = mean_pm_sd(row[number], row[number + "_sd"])
+            cells.setdefault(method, {})[name] = f"**{text}**" if row["method"] in tied else text
+            order += [] if method in order else [method]
+    lines = ["| method | " + " | ".join(campaigns) + " |", "|---" * (len(campaigns) + 1) + "|"]
+    for method in sorted(order, key=lambda m: (not m.startswith("anpyc"), order.index(m))):
+        lines.append("| " + " | ".join([method] + [cells[method].get(name, "-") for name in campaigns]) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def seeds(group) -> str:
     return f"{len(group)} seed" + ("s" if len(group) > 1 else "")
 

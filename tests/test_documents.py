@@ -7,6 +7,8 @@ Conventions (README.md and results/README.md):
 - `<!-- verdicts: FOLDER -->` before a table: FOLDER's verdict table;
 - `<!-- scenarios: TASK_FOLDER domain=FOLDER class=FOLDER -->` before a table: the three-scenario
   table of the three campaigns beside Hsu et al.'s numbers;
+- `<!-- summary: FOLDER campaigns=A,B,... -->` before a table: one table across the campaigns
+  FOLDER/A, FOLDER/B, ... (`report.summary_markdown`);
 - `[verdict: A above B]` (or `below`, `tie`) in the text: the verdict of methods A and B (by name, without
   a swept value) in the nearest verdict table above it. A sentence with a comparative word ("above",
   "below", "beats", "ties", "trails", "higher", "lower", "outperforms") in a section that has a verdict
@@ -21,7 +23,7 @@ from common import report
 from conftest import ROOT
 
 DOCUMENTS = [ROOT / "README.md", ROOT / "results" / "README.md"]
-MARKER = re.compile(r"<!-- (table|verdicts|scenarios): (\S+)((?: \w+=\S+)*) -->")
+MARKER = re.compile(r"<!-- (table|verdicts|scenarios|summary): (\S+)((?: \w+=\S+)*) -->")
 VERDICT = re.compile(r"\[verdict: (\S+) (above|below|tie) (\S+)\]")
 COMPARATIVE = re.compile(r"\b(above|below|beats?|ties?|tied|trails?|higher|lower|outperforms?)\b", re.IGNORECASE)
 
@@ -32,6 +34,8 @@ def runs_of(folder: Path) -> list:
 
 
 def expected(kind: str, folder: Path, options: dict) -> str:
+    if kind == "summary":
+        return report.summary_markdown({name: runs_of(folder / name) for name in options["campaigns"].split(",")})
     runs = runs_of(folder)
     if kind == "scenarios":
         others = {scenario: runs_of(folder.parent / options[scenario]) for scenario in ("domain", "class")}
@@ -67,8 +71,9 @@ def check(document: str, base: Path) -> list[str]:
         if marker:
             kind, folder = marker.group(1), base / marker.group(2)
             options = dict(option.split("=", 1) for option in marker.group(3).split())
-            if not report.load_runs(folder):
-                problems.append(f"{marker.group(2)}: no finished runs")
+            parts = [folder / name for name in options["campaigns"].split(",")] if kind == "summary" else [folder]
+            if not all(report.load_runs(part) for part in parts):
+                problems.append(f"{marker.group(2)}: a folder without finished runs")
                 continue
             if block_after(lines, i) != expected(kind, folder, options):
                 problems.append(f"the {kind} of {marker.group(2)} (line {i + 2}) is not what its runs give")
@@ -107,7 +112,13 @@ def test_the_check_finds_a_wrong_cell_a_wrong_verdict_and_an_untagged_comparison
     (first, second, verdict), = [(p["first"], p["second"], p["verdict"]) for p in report.verdicts(runs)]
     good = (f"## A campaign\n\n<!-- table: campaign reference=finetuning -->\n{table}\n"
             f"<!-- verdicts: campaign -->\n{verdicts}\nSo {first} sits where it sits [verdict: {first} {verdict} {second}].\n")
+    summary = report.summary_markdown({"campaign": runs})
+    good += f"\n<!-- summary: . campaigns=campaign -->\n{summary}"
+    assert summary.count("**") == (4 if verdict == "tie" else 2)  # the best in bold, and the other if it ties
     assert check(good, tmp_path) == []
+    best_row = summary.splitlines()[2] if "**" in summary.splitlines()[2] else summary.splitlines()[3]
+    unbold = good.replace(best_row, best_row.replace("**", ""))
+    assert any("the summary of . " in problem for problem in check(unbold, tmp_path))
     row = table.splitlines()[2]  # the first method's row: its accuracy cell made 0.00
     cells = row.split(" | ")
     wrong_cell = good.replace(row, " | ".join([cells[0], "0.00", *cells[2:]]))
