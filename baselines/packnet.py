@@ -31,7 +31,7 @@ from common import cli, protocols  # noqa: E402  (first: common/ imports TensorF
 from common.errors import UserError  # noqa: E402
 from common.method import Method, by_variable  # noqa: E402
 from common.models import Network  # noqa: E402
-from common.pruning import prune_mask  # noqa: E402
+from common.pruning import Masks, prune_mask  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -66,7 +66,7 @@ class PackNet(Method):
         # Per weight: 0 while free, t + 1 once task t owns it.
         self.owner = [tf.Variable(tf.zeros_like(k), trainable=False) for k in self.kernels]
         # 1 where the current task may change a weight (its free weights, less those it pruned).
-        self.trainable = [tf.Variable(tf.ones_like(k), trainable=False) for k in self.kernels]
+        self.trainable = Masks(self.kernels)
         # Every kernel's values when the task began (pruned ones: zero); restored outside `trainable`.
         self.frozen = [tf.Variable(k, trainable=False) for k in self.kernels]
         self.free_capacity = tf.Variable(tf.fill([len(trainer.tasks)], float("nan")), trainable=False)
@@ -83,14 +83,13 @@ class PackNet(Method):
 
     def hold(self, trainable) -> None:
         """From now on only the weights where `trainable` is 1 change; the rest keep their values."""
-        for t, mask, kernel, frozen in zip(trainable, self.trainable, self.kernels, self.frozen):
+        for t, mask, kernel, frozen in zip(trainable, self.trainable.masks, self.kernels, self.frozen):
             mask.assign(t)
             frozen.assign(kernel)
 
     def apply_step(self, optimizer, grads, variables, task_grads):
-        n = len(self.kernels)
-        optimizer.apply([g * m for g, m in zip(grads[:n], self.trainable)] + list(grads[n:]), variables)
-        for kernel, mask, frozen in zip(self.kernels, self.trainable, self.frozen):  # exact, under any optimiser
+        optimizer.apply(self.trainable.masked(grads), variables)
+        for kernel, mask, frozen in zip(self.kernels, self.trainable.masks, self.frozen):  # exact, under any optimiser
             kernel.assign(tf.where(mask > 0, kernel, frozen))
 
     def fraction(self, task: int, tasks: int) -> float:
@@ -102,14 +101,14 @@ class PackNet(Method):
 
     def after_task(self, trainer, task):
         fraction = self.fraction(task, len(trainer.tasks))
-        trained = [m.numpy().astype(bool) for m in self.trainable]
+        trained = self.trainable.keep()
         if fraction > 0:
             keep = [prune_mask(np.abs(k.numpy()), t, np.ones_like(t), fraction) for k, t in zip(self.kernels, trained)]
             for kernel, k in zip(self.kernels, keep):
                 kernel.assign(kernel * k.astype(np.float32))
             self.hold([(t & k).astype(np.float32) for t, k in zip(trained, keep)])
             self.retrain(trainer, task)
-        for owner, mask in zip(self.owner, self.trainable):
+        for owner, mask in zip(self.owner, self.trainable.masks):
             owner.assign(tf.where(mask > 0, float(task + 1), owner))
         free = sum(int(tf.reduce_sum(tf.cast(o == 0, tf.int32))) for o in self.owner)
         self.free_capacity[task].assign(free / sum(int(tf.size(o)) for o in self.owner))
@@ -139,7 +138,7 @@ class PackNet(Method):
         return {"free_capacity": [float(f) for f in self.free_capacity.numpy() if not np.isnan(f)]}
 
     def state(self):
-        return (by_variable("owner", self.owner, self.kernels) | by_variable("trainable", self.trainable, self.kernels)
+        return (by_variable("owner", self.owner, self.kernels) | by_variable("trainable", self.trainable.masks, self.kernels)
                 | by_variable("frozen", self.frozen, self.kernels) | {"free_capacity": self.free_capacity})
 
 
