@@ -1,0 +1,128 @@
+"""The documents cannot drift from the data: every table they show is recomputed from its folder of
+runs, and every comparative word names a verdict that the campaign's verdict table must give.
+
+    python -m common.documents README.md results/README.md
+
+rewrites every marked table of the documents from its runs (after a campaign lands) and prints what
+`check` still finds: comparative sentences without a verdict, and verdicts that the tables contradict,
+which only an author can mend. tests/test_documents.py runs `check` on both documents.
+
+Conventions (README.md and results/README.md):
+- `<!-- table: FOLDER [reference=METHOD] -->` on the line before a table: the table of FOLDER's runs,
+  as compare.py and plot_results.py write it (a swept method at its value chosen on validation);
+- `<!-- verdicts: FOLDER -->` before a table: FOLDER's verdict table;
+- `<!-- scenarios: TASK_FOLDER domain=FOLDER class=FOLDER -->` before a table: the three-scenario
+  table of the three campaigns beside Hsu et al.'s numbers;
+- `<!-- summary: FOLDER campaigns=A,B,... -->` before a table: one table across the campaigns
+  FOLDER/A, FOLDER/B, ... (`report.summary_markdown`);
+- `[verdict: A above B]` (or `below`, `tie`) in the text: the verdict of methods A and B (by name, without
+  a swept value) in the nearest verdict table above it. A sentence with a comparative word ("above",
+  "below", "beats", "ties", "trails", "higher", "lower", "outperforms") in a section that has a verdict
+  table must carry one.
+"""
+import re
+import sys
+from pathlib import Path
+
+from common import report
+from common.provenance import ROOT
+
+MARKER = re.compile(r"<!-- (table|verdicts|scenarios|summary): (\S+)((?: \w+=\S+)*) -->")
+VERDICT = re.compile(r"\[verdict: (\S+) (above|below|tie) (\S+)\]")
+COMPARATIVE = re.compile(r"\b(above|below|beats?|ties?|tied|trails?|higher|lower|outperforms?)\b", re.IGNORECASE)
+
+
+def runs_of(folder: Path) -> list:
+    runs = report.load_runs(folder)
+    return report.choose_by_validation(runs, folder) if any(run["value"] for run in runs) else runs
+
+
+def expected(kind: str, folder: Path, options: dict) -> str:
+    if kind == "summary":
+        return report.summary_markdown({name: runs_of(folder / name) for name in options["campaigns"].split(",")})
+    runs = runs_of(folder)
+    if kind == "scenarios":
+        others = {scenario: runs_of(folder.parent / options[scenario]) for scenario in ("domain", "class")}
+        return report.scenario_markdown({"task": runs} | others)
+    if kind == "verdicts":
+        return report.verdicts_markdown(runs)
+    reference = options.get("reference")
+    return report.table_markdown(report.table_rows(runs, reference=reference), reference)
+
+
+def has_runs(kind: str, folder: Path, options: dict) -> bool:
+    """Whether every folder that a marker names holds finished runs."""
+    parts = [folder / name for name in options["campaigns"].split(",")] if kind == "summary" else [folder]
+    return all(report.load_runs(part) for part in parts)
+
+
+def block_after(lines: list[str], index: int) -> str:
+    """The table that starts on the line after `index`, up to the first line that is not a table row."""
+    block = []
+    for line in lines[index + 1:]:
+        if not line.startswith("|"):
+            break
+        block.append(line)
+    return "\n".join(block) + "\n"
+
+
+def check(document: str, base: Path) -> list[str]:
+    """Every way `document` disagrees with its data, one line each (folders relative to `base`)."""
+    problems, lines, verdicts = [], document.splitlines(), None
+    for section in re.split(r"\n(?=#)", document):
+        if "<!-- verdicts:" not in section:
+            continue
+        prose = re.sub(r"\|.*\|", "", re.sub(r"<!--.*?-->", "", section))  # without tables and markers
+        for sentence in re.split(r"(?<=[.;!?])\s+|\n\s*\n", prose):
+            if COMPARATIVE.search(sentence) and not VERDICT.search(sentence) and not sentence.lstrip().startswith("#"):
+                problems.append(f"a comparative sentence without a [verdict: ...]: {sentence.strip()[:100]}")
+    for i, line in enumerate(lines):
+        marker = MARKER.search(line)
+        if marker:
+            kind, folder = marker.group(1), base / marker.group(2)
+            options = dict(option.split("=", 1) for option in marker.group(3).split())
+            if not has_runs(kind, folder, options):
+                problems.append(f"{marker.group(2)}: a folder without finished runs")
+                continue
+            if block_after(lines, i) != expected(kind, folder, options):
+                problems.append(f"the {kind} of {marker.group(2)} (line {i + 2}) is not what its runs give")
+            if kind == "verdicts":
+                verdicts = {(p["first"].split(" (")[0], p["second"].split(" (")[0]): p["verdict"]
+                            for p in report.verdicts(runs_of(folder))}
+        for a, word, b in VERDICT.findall(re.sub(r"`[^`]*`", "", line)):  # not in `code`: an example
+            if verdicts is None:
+                problems.append(f"line {i + 1}: [verdict: {a} {word} {b}] before any verdict table")
+                continue
+            flipped = {"above": "below", "below": "above", "tie": "tie"}
+            got = verdicts.get((a, b)) or flipped.get(verdicts.get((b, a)))
+            if got != word:
+                problems.append(f"line {i + 1}: [verdict: {a} {word} {b}], but the verdict table says {got}")
+    return problems
+
+
+def refresh(document: str, base: Path) -> str:
+    """`document` with every marked table replaced by what its runs give (markers whose folders have no
+    finished runs are left alone)."""
+    lines, out, skip = document.splitlines(), [], 0
+    for i, line in enumerate(lines):
+        if skip:
+            skip -= 1
+            continue
+        out.append(line)
+        marker = MARKER.search(line)
+        if marker:
+            kind, folder = marker.group(1), base / marker.group(2)
+            options = dict(option.split("=", 1) for option in marker.group(3).split())
+            if has_runs(kind, folder, options):
+                old = block_after(lines, i)
+                skip = old.count("\n") if old.strip() else 0
+                out.append(expected(kind, folder, options).rstrip("\n"))
+    return "\n".join(out) + ("\n" if document.endswith("\n") else "")
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or ["README.md", "results/README.md"]:
+        path = ROOT / name
+        path.write_text(refresh(path.read_text(), ROOT))
+        for problem in check(path.read_text(), ROOT):
+            print(f"{name}: {problem}")
