@@ -77,7 +77,7 @@ def check(document: str, base: Path) -> list[str]:
             if COMPARATIVE.search(sentence) and not VERDICT.search(sentence) and not sentence.lstrip().startswith("#"):
                 problems.append(f"a comparative sentence without a [verdict: ...]: {sentence.strip()[:100]}")
     for i, line in enumerate(lines):
-        marker = MARKER.search(line)
+        marker = MARKER.match(line)  # a line of its own: not one quoted in the text
         if marker:
             kind, folder = marker.group(1), base / marker.group(2)
             options = dict(option.split("=", 1) for option in marker.group(3).split())
@@ -109,7 +109,7 @@ def refresh(document: str, base: Path) -> str:
             skip -= 1
             continue
         out.append(line)
-        marker = MARKER.search(line)
+        marker = MARKER.match(line)  # a line of its own: not one quoted in the text
         if marker:
             kind, folder = marker.group(1), base / marker.group(2)
             options = dict(option.split("=", 1) for option in marker.group(3).split())
