@@ -15,6 +15,8 @@ Conventions (README.md and results/README.md):
   table of the three campaigns beside Hsu et al.'s numbers;
 - `<!-- summary: FOLDER campaigns=A,B,... -->` before a table: one table across the campaigns
   FOLDER/A, FOLDER/B, ... (`report.summary_markdown`);
+- a "mean ± sd" quoted in the text must be one that a table of the document shows, so that a rerun
+  that moves a number leaves no stale copy of it in the prose;
 - `[verdict: A above B]` (or `below`, `tie`) in the text: the verdict of methods A and B (by name, without
   a swept value) in the nearest verdict table above it. A sentence with a comparative word ("above",
   "below", "beats", "ties", "trails", "higher", "lower", "outperforms") in a section that has a verdict
@@ -29,6 +31,7 @@ from common.provenance import ROOT
 
 MARKER = re.compile(r"<!-- (table|verdicts|scenarios|summary): (\S+)((?: \w+=\S+)*) -->")
 VERDICT = re.compile(r"\[verdict: (\S+) (above|below|tie) (\S+)\]")
+MEAN_SD = re.compile(r"-?\d+\.\d+ ± \d+\.\d+")  # "mean ± sd", as the tables print it
 COMPARATIVE = re.compile(r"\b(above|below|beats?|ties?|tied|trails?|higher|lower|outperforms?)\b", re.IGNORECASE)
 
 
@@ -69,6 +72,11 @@ def block_after(lines: list[str], index: int) -> str:
 def check(document: str, base: Path) -> list[str]:
     """Every way `document` disagrees with its data, one line each (folders relative to `base`)."""
     problems, lines, verdicts = [], document.splitlines(), None
+    tables = "\n".join(line for line in lines if line.startswith("|"))
+    text = " ".join(line for line in lines if not line.startswith("|"))
+    for quoted in MEAN_SD.findall(re.sub(r"\s+", " ", text)):
+        if quoted not in tables:
+            problems.append(f"{quoted} in the text is in no table of the document")
     for section in re.split(r"\n(?=#)", document):
         if "<!-- verdicts:" not in section:
             continue
