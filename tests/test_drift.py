@@ -3,7 +3,11 @@ the same result matrices, to the printed precision. A change that moves numbers 
 campaigns it moves are rerun (and these runs with them), or the change is undone.
 
 The runs cover the paths that campaigns take: ANPyC with pruning, dropout and the penalty's implicit
-step; EWC's sampled Fisher with Adam; SI's path integral; joint's replay; the VAE with its judge.
+step; EWC's sampled Fisher with Adam; SI's path integral; joint's replay; the VAE with its judge;
+PackNet's masks; replay's memory in the class-incremental scenario; ANPyC without pruning on a shared
+head (domain-incremental); the GAN with its critic step, pruning and Fréchet distance. The last four
+were made by the commits their campaigns run at (89d9b7a; the GAN 7e01e8c), so this test also shows
+that main still computes what those campaigns did.
 """
 import subprocess
 import sys
@@ -19,6 +23,12 @@ GUARDS = {  # folder under results/guard: the command that made it
     "ewc": ["baselines/ewc.py", *SLICE, "--optimizer", "adam", "--lr", "0.001", "--lamb", "100"],
     "si": ["baselines/si.py", *SLICE, "--c", "1"],
     "joint": ["baselines/joint.py", *SLICE],
+    "packnet": ["baselines/packnet.py", *SLICE, "--retrain-epochs", "1"],
+    "replay-class": ["baselines/replay.py", *SLICE, "--benchmark", "split", "--scenario", "class", "--memory", "200",
+                     "--optimizer", "adam", "--lr", "0.001"],
+    "anpyc_wo_np-domain": ["anpyc_wo_np.py", *SLICE, "--benchmark", "split", "--scenario", "domain", "--lamb", "100"],
+    "gan": ["anpyc_gan.py", "--tasks", "2", "--epochs", "2", "--train-subset", "300", "--hidden", "16,32", "--latent", "4",
+            "--batch-size", "32", "--retrain-epochs", "1", "--prune-percent", "20"],
     "vae": ["anpyc_vae.py", "--tasks", "2", "--train-subset", "300", "--epochs", "1", "--hidden", "32", "--latent", "4",
             "--retrain-epochs", "1", "--validation", "100"],
 }
