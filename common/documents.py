@@ -53,6 +53,11 @@ def expected(kind: str, folder: Path, options: dict) -> str:
     return report.table_markdown(report.table_rows(runs, reference=reference), reference)
 
 
+def parse(marker: re.Match, base: Path) -> tuple[str, Path, dict]:
+    """A marker's kind, its folder (relative to `base`) and its options."""
+    return marker.group(1), base / marker.group(2), dict(option.split("=", 1) for option in marker.group(3).split())
+
+
 def has_runs(kind: str, folder: Path, options: dict) -> bool:
     """Whether every folder that a marker names holds finished runs."""
     parts = [folder / name for name in options["campaigns"].split(",")] if kind == "summary" else [folder]
@@ -87,8 +92,7 @@ def check(document: str, base: Path) -> list[str]:
     for i, line in enumerate(lines):
         marker = MARKER.match(line)  # a line of its own: not one quoted in the text
         if marker:
-            kind, folder = marker.group(1), base / marker.group(2)
-            options = dict(option.split("=", 1) for option in marker.group(3).split())
+            kind, folder, options = parse(marker, base)
             if not has_runs(kind, folder, options):
                 problems.append(f"{marker.group(2)}: a folder without finished runs")
                 continue
@@ -119,8 +123,7 @@ def refresh(document: str, base: Path) -> str:
         out.append(line)
         marker = MARKER.match(line)  # a line of its own: not one quoted in the text
         if marker:
-            kind, folder = marker.group(1), base / marker.group(2)
-            options = dict(option.split("=", 1) for option in marker.group(3).split())
+            kind, folder, options = parse(marker, base)
             if has_runs(kind, folder, options):
                 old = block_after(lines, i)
                 skip = old.count("\n") if old.strip() else 0
