@@ -69,7 +69,6 @@ class PackNet(Method):
         self.trainable = Masks(self.kernels)
         # Every kernel's values when the task began (pruned ones: zero); restored outside `trainable`.
         self.frozen = [tf.Variable(k, trainable=False) for k in self.kernels]
-        self.free_capacity = tf.Variable(tf.fill([len(trainer.tasks)], float("nan")), trainable=False)
 
     def trainable_variables(self, model, task):
         return self.kernels + (self.biases if task == 0 else []) + model.head(task).trainable_variables
@@ -110,8 +109,6 @@ class PackNet(Method):
             self.retrain(trainer, task)
         for owner, mask in zip(self.owner, self.trainable.masks):
             owner.assign(tf.where(mask > 0, float(task + 1), owner))
-        free = sum(int(tf.reduce_sum(tf.cast(o == 0, tf.int32))) for o in self.owner)
-        self.free_capacity[task].assign(free / sum(int(tf.size(o)) for o in self.owner))
 
     def retrain(self, trainer, task):
         cfg = self.config
@@ -135,11 +132,14 @@ class PackNet(Method):
                 kernel.assign(values)
 
     def report(self):
-        return {"free_capacity": [float(f) for f in self.free_capacity.numpy() if not np.isnan(f)]}
+        """The share of the trunk's weights free after each finished task: after task t (from 0), those
+        that no task owns yet, or that a later task took (owner above t + 1)."""
+        owner = np.concatenate([o.numpy().ravel() for o in self.owner])
+        return {"free_capacity": [float(np.mean((owner == 0) | (owner > t + 1))) for t in range(int(owner.max()))]}
 
     def state(self):
         return (by_variable("owner", self.owner, self.kernels) | by_variable("trainable", self.trainable.masks, self.kernels)
-                | by_variable("frozen", self.frozen, self.kernels) | {"free_capacity": self.free_capacity})
+                | by_variable("frozen", self.frozen, self.kernels))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ Conventions (README.md and results/README.md):
   "below", "beats", "ties", "trails", "higher", "lower", "outperforms") in a section that has a verdict
   table must carry one.
 """
+import functools
 import re
 import sys
 from pathlib import Path
@@ -40,12 +41,13 @@ def runs_of(folder: Path) -> list:
     return report.choose_by_validation(runs, folder) if any(run["value"] for run in runs) else runs
 
 
-def expected(kind: str, folder: Path, options: dict) -> str:
+def expected(kind: str, folder: Path, options: dict, load=runs_of) -> str:
+    """The table that a marker asks for; `load` gives a folder's runs (runs_of, or a cached copy)."""
     if kind == "summary":
-        return report.summary_markdown({name: runs_of(folder / name) for name in options["campaigns"].split(",")})
-    runs = runs_of(folder)
+        return report.summary_markdown({name: load(folder / name) for name in options["campaigns"].split(",")})
+    runs = load(folder)
     if kind == "scenarios":
-        others = {scenario: runs_of(folder.parent / options[scenario]) for scenario in ("domain", "class")}
+        others = {scenario: load(folder.parent / options[scenario]) for scenario in ("domain", "class")}
         return report.scenario_markdown({"task": runs} | others)
     if kind == "verdicts":
         return report.verdicts_markdown(runs)
@@ -77,6 +79,7 @@ def block_after(lines: list[str], index: int) -> str:
 def check(document: str, base: Path) -> list[str]:
     """Every way `document` disagrees with its data, one line each (folders relative to `base`)."""
     problems, lines, verdicts = [], document.splitlines(), None
+    load = functools.cache(runs_of)  # a folder's runs, read once per check (a verdicts marker uses them twice)
     tables = "\n".join(line for line in lines if line.startswith("|"))
     text = " ".join(line for line in lines if not line.startswith("|"))
     for quoted in MEAN_SD.findall(re.sub(r"\s+", " ", text)):
@@ -96,11 +99,11 @@ def check(document: str, base: Path) -> list[str]:
             if not has_runs(kind, folder, options):
                 problems.append(f"{marker.group(2)}: a folder without finished runs")
                 continue
-            if block_after(lines, i) != expected(kind, folder, options):
+            if block_after(lines, i) != expected(kind, folder, options, load):
                 problems.append(f"the {kind} of {marker.group(2)} (line {i + 2}) is not what its runs give")
             if kind == "verdicts":
                 verdicts = {(p["first"].split(" (")[0], p["second"].split(" (")[0]): p["verdict"]
-                            for p in report.verdicts(runs_of(folder))}
+                            for p in report.verdicts(load(folder))}
         for a, word, b in VERDICT.findall(re.sub(r"`[^`]*`", "", line)):  # not in `code`: an example
             if verdicts is None:
                 problems.append(f"line {i + 1}: [verdict: {a} {word} {b}] before any verdict table")
