@@ -13,6 +13,8 @@ Conventions (README.md and results/README.md):
 - `<!-- verdicts: FOLDER -->` before a table: FOLDER's verdict table;
 - `<!-- scenarios: TASK_FOLDER domain=FOLDER class=FOLDER -->` before a table: the three-scenario
   table of the three campaigns beside Hsu et al.'s numbers;
+- `<!-- mergan: FOLDER -->` before a table: the GAN campaign FOLDER beside Memory Replay GANs' Table 1
+  (`report.mergan_markdown`);
 - `<!-- summary: FOLDER campaigns=A,B,... -->` before a table: one table across the campaigns
   FOLDER/A, FOLDER/B, ... (`report.summary_markdown`);
 - a "mean ± sd" quoted in the text must be one that a table of the document shows, so that a rerun
@@ -30,7 +32,7 @@ from pathlib import Path
 from common import report
 from common.provenance import ROOT
 
-MARKER = re.compile(r"<!-- (table|verdicts|scenarios|summary): (\S+)((?: \w+=\S+)*) -->")
+MARKER = re.compile(r"<!-- (table|verdicts|scenarios|summary|mergan): (\S+)((?: \w+=\S+)*) -->")
 VERDICT = re.compile(r"\[verdict: (\S+) (above|below|tie) (\S+)\]")
 MEAN_SD = re.compile(r"-?\d+\.\d+ ± \d+\.\d+")  # "mean ± sd", as the tables print it
 COMPARATIVE = re.compile(r"\b(above|below|beats?|ties?|tied|trails?|higher|lower|outperforms?)\b", re.IGNORECASE)
@@ -51,6 +53,8 @@ def expected(kind: str, folder: Path, options: dict, load=runs_of) -> str:
         return report.scenario_markdown({"task": runs} | others)
     if kind == "verdicts":
         return report.verdicts_markdown(runs)
+    if kind == "mergan":
+        return report.mergan_markdown(runs)
     reference = options.get("reference")
     return report.table_markdown(report.table_rows(runs, reference=reference), reference)
 

@@ -339,6 +339,37 @@ HSU2018_COUNTERPART = {"finetuning": "Adam", "replay": "Naive rehearsal", "ewc":
 SCENARIOS = ("task", "domain", "class")
 
 
+# Wu et al. (2018), "Memory Replay GANs: learning to generate images from new categories without
+# forgetting", NeurIPS, Table 1: the judge's accuracy (%) on samples of every digit after the last task,
+# MNIST in 5 tasks (digit pairs) and in 10 (a digit each); AC-GAN with WGAN-GP, a DCGAN on 32 x 32.
+MERGAN_TABLE1 = {"JT": (97.66, 96.92), "SFT": (19.87, 10.06), "EWC": (70.62, 77.03), "DGR": (90.39, 85.40),
+                 "MeRGAN-JTR": (97.93, 97.00), "MeRGAN-RA": (98.19, 97.01)}
+# Ours that stands for each of theirs: joint training, sequential fine-tuning, EWC on the generator, and
+# generative replay from a frozen copy of the last generator (their joint training with replay).
+MERGAN_COUNTERPART = {"joint": "JT", "finetuning": "SFT", "ewc": "EWC", "generative_replay": "MeRGAN-JTR"}
+
+
+def mergan_markdown(runs) -> str:
+    """Our GAN campaign beside Wu et al.'s Table 1: for each method (at its value chosen on validation),
+    its final average judge accuracy and Fréchet distance over its seeds (mean ± sd), and the published
+    accuracy of its counterpart on 10 and on 5 tasks; their methods without a counterpart of ours last."""
+    groups = {method.split(" (")[0]: group for method, group in by_method(runs).items()}
+    order = sorted(groups, key=lambda m: -mean_std([final_accuracy(r) for r in groups[m]])[0])
+    header = ["method (ours; Wu et al.'s)", "judge accuracy (%), 10 tasks, ours", "Wu et al., 10 tasks",
+              "Wu et al., 5 tasks", "Fréchet distance, 10 tasks, ours"]
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for method in order:
+        theirs = MERGAN_COUNTERPART.get(method)
+        accuracy = mean_pm_sd(*mean_std([final_accuracy(r) for r in groups[method]]))
+        fid = mean_pm_sd(*mean_std([r["summary"]["fid"]["final_avg"] for r in groups[method]]))
+        published = [f"{MERGAN_TABLE1[theirs][1]:.2f}", f"{MERGAN_TABLE1[theirs][0]:.2f}"] if theirs else ["-", "-"]
+        lines.append("| " + " | ".join(["; ".join([method] + ([theirs] if theirs else [])), accuracy, *published, fid]) + " |")
+    for name, (five, ten) in MERGAN_TABLE1.items():
+        if name not in (MERGAN_COUNTERPART.get(m) for m in groups):
+            lines.append(f"| -; {name} | - | {ten:.2f} | {five:.2f} | - |")
+    return "\n".join(lines) + "\n"
+
+
 def scenario_markdown(runs: dict) -> str:
     """The three-scenario table: for each method, its final average accuracy (mean ± sd over its seeds,
     at its value chosen on validation) in each scenario's runs (`runs`: scenario -> runs), beside Hsu et
