@@ -13,6 +13,8 @@ Conventions (README.md and results/README.md):
 - `<!-- verdicts: FOLDER -->` before a table: FOLDER's verdict table;
 - `<!-- scenarios: TASK_FOLDER domain=FOLDER class=FOLDER -->` before a table: the three-scenario
   table of the three campaigns beside Hsu et al.'s numbers;
+- `<!-- tasks: FOLDER methods=A,B,... tasks=1,5,... -->` before a table: those tasks' accuracy when
+  learned and at the end, per method (`report.tasks_markdown`);
 - `<!-- mergan: FOLDER -->` before a table: the GAN campaign FOLDER beside Memory Replay GANs' Table 1
   (`report.mergan_markdown`);
 - `<!-- summary: FOLDER campaigns=A,B,... -->` before a table: one table across the campaigns
@@ -32,7 +34,7 @@ from pathlib import Path
 from common import report
 from common.provenance import ROOT
 
-MARKER = re.compile(r"<!-- (table|verdicts|scenarios|summary|mergan): (\S+)((?: \w+=\S+)*) -->")
+MARKER = re.compile(r"<!-- (table|verdicts|scenarios|summary|mergan|tasks): (\S+)((?: \w+=\S+)*) -->")
 VERDICT = re.compile(r"\[verdict: (\S+) (above|below|tie) (\S+)\]")
 MEAN_SD = re.compile(r"-?\d+\.\d+ ± \d+\.\d+")  # "mean ± sd", as the tables print it
 COMPARATIVE = re.compile(r"\b(above|below|beats?|ties?|tied|trails?|higher|lower|outperforms?)\b", re.IGNORECASE)
@@ -55,6 +57,8 @@ def expected(kind: str, folder: Path, options: dict, load=runs_of) -> str:
         return report.verdicts_markdown(runs)
     if kind == "mergan":
         return report.mergan_markdown(runs)
+    if kind == "tasks":
+        return report.tasks_markdown(runs, options["methods"].split(","), [int(t) for t in options["tasks"].split(",")])
     reference = options.get("reference")
     return report.table_markdown(report.table_rows(runs, reference=reference), reference)
 

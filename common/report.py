@@ -370,6 +370,24 @@ def mergan_markdown(runs) -> str:
     return "\n".join(lines) + "\n"
 
 
+def tasks_markdown(runs, methods: list[str], tasks: list[int]) -> str:
+    """Chosen tasks' accuracy (%) when learned and after the last task, mean over each method's seeds:
+    a row per method of `methods` (by name, without a swept value), a column per task of `tasks`
+    (from 1); the last task shows only "learned", which is also its final accuracy."""
+    groups = {method.split(" (")[0]: group for method, group in by_method(runs).items()}
+    last = len(next(iter(groups.values()))[0]["matrix"])
+    header = ["method"] + [f"task {t} learned" + (" / final" if t < last else "") for t in tasks]
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for method in methods:
+        cells = [method]
+        for t in tasks:
+            learned = np.mean([run["matrix"][t - 1][t - 1] for run in groups[method]])
+            final = np.mean([run["matrix"][-1][t - 1] for run in groups[method]])
+            cells.append(f"{learned:.1f}" + (f" / {final:.1f}" if t < last else ""))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def scenario_markdown(runs: dict) -> str:
     """The three-scenario table: for each method, its final average accuracy (mean ± sd over its seeds,
     at its value chosen on validation) in each scenario's runs (`runs`: scenario -> runs), beside Hsu et

@@ -170,3 +170,14 @@ def test_the_gan_table_sits_beside_memory_replay_gans():
     assert rows["anpyc_gan"] == ["30.00 ± 0.00", "-", "-", "85.00 ± 7.07 |"]
     assert list(rows)[:2] == ["anpyc_gan", "ewc; EWC"]  # ours, best first; then theirs alone
     assert rows["-; MeRGAN-RA"] == ["-", "97.01", "98.19", "- |"] and len(rows) == 2 + len(report.MERGAN_TABLE1) - 1
+
+
+def test_the_task_table_shows_each_task_when_learned_and_at_the_end():
+    from common import report
+
+    runs = [run("a (c=1)", 0, 0.0), run("a (c=1)", 1, 0.0)]
+    runs[0]["matrix"] = [[90.0], [80.0, 70.0], [60.0, 50.0, 40.0]]
+    runs[1]["matrix"] = [[92.0], [82.0, 72.0], [62.0, 52.0, 44.0]]
+    table = report.tasks_markdown(runs, ["a"], [1, 3]).splitlines()
+    assert table[0] == "| method | task 1 learned / final | task 3 learned |"
+    assert table[2] == "| a | 91.0 / 61.0 | 42.0 |"  # task 1: (90 + 92) / 2 learned, (60 + 62) / 2 at the end
