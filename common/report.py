@@ -129,8 +129,10 @@ def choose_by_validation(runs, folder: Path, seeds=None) -> list:
     """Keep, for each swept method, the runs of its value with the best mean validation score over `seeds`
     (by default the seeds every value ran: the sweep's seeds), and list every value in folder/sweep.md."""
     vae, chosen = is_vae(runs), []
-    number = "negative ELBO (nats)" if vae else "final average accuracy (%)"
-    lines = [f"| method | value | validation {number} | test {number} | seeds |", "|---|---|---|---|---|"]
+    gan = not vae and any("validation_fid" in run["summary"] for run in runs)  # chosen on the Fréchet distance
+    number = "negative ELBO (nats)" if vae else "final average sample accuracy (%)" if gan else "final average accuracy (%)"
+    criterion = "Fréchet distance" if gan else number
+    lines = [f"| method | value | validation {criterion} | test {number} | seeds |", "|---|---|---|---|---|"]
     for method, values in by_value(runs).items():
         if None in values:
             chosen += values[None]
@@ -141,7 +143,7 @@ def choose_by_validation(runs, folder: Path, seeds=None) -> list:
         for value, group in values.items():
             test = mean_std([(final_nll if vae else final_accuracy)(r) for r in group if r["seed"] in common])[0]
             mark = " (chosen)" if value == best else ""
-            lines.append(f"| {method} | {value}{mark} | {-score[value] if vae else score[value]:.2f} | {test:.2f} | {len(group)} |")
+            lines.append(f"| {method} | {value}{mark} | {-score[value] if vae or gan else score[value]:.2f} | {test:.2f} | {len(group)} |")
         for run in values[best]:
             chosen.append(run | {"method": f"{method} ({best})"})
     if len(lines) > 2:
@@ -491,22 +493,34 @@ def plot_free_capacity(groups, path: Path) -> None:
     _save(figure, path)
 
 
+# What a generative model's accuracy matrix holds, and its second number's figure: file, title, axis.
+SAMPLE_ACCURACY = "judge's accuracy on generated samples (%)"
+SECONDARY_FIGURE = {"nll": ("average_nll.png", "average negative ELBO over the tasks learned (lower is better)",
+                            "average test negative ELBO (nats)"),
+                    "fid": ("average_fid.png", "average Fréchet distance over the tasks learned (lower is better)",
+                            "average Fréchet distance to the real test images")}
+
+
 def plot_comparison(runs, folder: Path) -> list[Path]:
     """average_accuracy.png, first_task.png, learning_accuracy.png and one heatmap per method in `folder`;
-    costs.png when every run recorded its time and memory per task; free_capacity.png when some methods
-    record their free weights (PackNet, ANPyC with pruning)."""
+    for generative models (whose accuracy is the judge's, on their samples) also average_nll.png or
+    average_fid.png; costs.png when every run recorded its time and memory per task; free_capacity.png
+    when some methods record their free weights (PackNet, ANPyC with pruning)."""
     folder, groups, written = Path(folder), by_method(runs), []
-    for name, title, ylabel, series in (
-        ("average_accuracy.png", "average accuracy over the tasks learned", "average test accuracy (%)",
-         lambda m: [float(np.mean(row)) for row in m]),
-        ("first_task.png", "accuracy on the first task as more tasks are learned", "task 1 test accuracy (%)",
-         lambda m: [row[0] for row in m]),
-        ("learning_accuracy.png", "each task's accuracy just after learning it", "learning accuracy (%)",
-         metrics.learning_accuracy),
-    ):
+    second = secondary(runs)
+    what = SAMPLE_ACCURACY if second else "test accuracy (%)"
+    figures = [
+        ("average_accuracy.png", "average accuracy over the tasks learned", f"average {what}",
+         lambda run: [float(np.mean(row)) for row in run["matrix"]]),
+        ("first_task.png", "accuracy on the first task as more tasks are learned", f"task 1 {what}",
+         lambda run: [row[0] for row in run["matrix"]]),
+        ("learning_accuracy.png", "each task's accuracy just after learning it", f"learning {what}",
+         lambda run: metrics.learning_accuracy(run["matrix"])),
+    ] + [(*SECONDARY_FIGURE[metric], lambda run, metric=metric: run["summary"][metric]["avg"]) for metric in second]
+    for name, title, ylabel, series in figures:
         figure, axis = plt.subplots(figsize=(8, 5), constrained_layout=True)
         for method, group in sorted(groups.items()):
-            curves = np.array([series(run["matrix"]) for run in group])
+            curves = np.array([series(run) for run in group])
             mean, std = curves.mean(0), curves.std(0, ddof=1) if len(curves) > 1 else np.zeros(curves.shape[1])
             x = np.arange(1, len(mean) + 1)
             axis.plot(x, mean, marker="." if len(x) > 20 else "o", label=f"{method} ({seeds(group)})")
@@ -514,7 +528,7 @@ def plot_comparison(runs, folder: Path) -> list[Path]:
         axis.set(xlabel="tasks learned", ylabel=ylabel, title=title)
         axis.xaxis.get_major_locator().set_params(integer=True)
         axis.grid(alpha=0.3)
-        axis.legend(fontsize="small", loc="lower left")
+        axis.legend(fontsize="small", loc="best")
         _save(figure, folder / name)
         written.append(folder / name)
     for method, group in sorted(groups.items()):
@@ -525,7 +539,7 @@ def plot_comparison(runs, folder: Path) -> list[Path]:
         figure, axis = plt.subplots(figsize=(6.5, 5.5), constrained_layout=True)
         low = np.nanmin(matrix)
         image = axis.imshow(matrix, vmin=low, vmax=100, cmap="viridis")
-        figure.colorbar(image, ax=axis, label="test accuracy (%)")
+        figure.colorbar(image, ax=axis, label=what)
         axis.set(xlabel="evaluated on task", ylabel="after training task",
                  title=f"{method}: accuracy matrix ({seeds(group)})")
         ticks = np.arange(0, tasks, max(1, tasks // 10))

@@ -181,3 +181,35 @@ def test_the_task_table_shows_each_task_when_learned_and_at_the_end():
     table = report.tasks_markdown(runs, ["a"], [1, 3]).splitlines()
     assert table[0] == "| method | task 1 learned / final | task 3 learned |"
     assert table[2] == "| a | 91.0 / 61.0 | 42.0 |"  # task 1: (90 + 92) / 2 learned, (60 + 62) / 2 at the end
+
+
+def test_a_gan_sweep_is_chosen_and_listed_by_its_validation_frechet_distance(tmp_path):
+    from common import report
+
+    runs = []
+    for value, fid, accuracy in (("lamb=1", 90.0, 20.0), ("lamb=10", 80.0, 15.0)):
+        r = run("ewc", 0, accuracy)
+        runs.append(r | {"value": value, "summary": r["summary"] | {"validation_fid": {"final_avg": fid}}})
+    chosen = report.choose_by_validation(runs, tmp_path)
+    assert [r["method"] for r in chosen] == ["ewc (lamb=10)"]  # the lower distance, not the higher accuracy
+    sweep = (tmp_path / "sweep.md").read_text()
+    assert "| method | value | validation Fréchet distance | test final average sample accuracy (%) | seeds |" in sweep
+    assert "| ewc | lamb=10 (chosen) | 80.00 | 15.00 | 1 |" in sweep
+
+
+def test_a_generative_campaigns_figures_say_what_their_numbers_are(tmp_path, monkeypatch):
+    from common import report
+
+    labels = {}
+    monkeypatch.setattr(report, "_save", lambda figure, path: labels.setdefault(path.name, figure.axes[0].get_ylabel()))
+    runs = [run("a", s, 50.0) for s in range(2)]
+    for r in runs:
+        r["matrix"] = [[90.0], [60.0, 80.0]]
+        r["summary"]["fid"] = {"avg": [10.0, 30.0], "final_avg": 30.0, "bwt": -5.0, "forgetting": 5.0}
+    written = {path.name for path in report.plot_comparison(runs, tmp_path)}
+    assert "average_fid.png" in written and labels["average_fid.png"] == "average Fréchet distance to the real test images"
+    assert labels["average_accuracy.png"] == "average judge's accuracy on generated samples (%)"
+    del runs[0]["summary"]["fid"], runs[1]["summary"]["fid"]
+    labels.clear()
+    assert "average_fid.png" not in {path.name for path in report.plot_comparison(runs, tmp_path)}
+    assert labels["average_accuracy.png"] == "average test accuracy (%)"
