@@ -112,7 +112,10 @@ def check(document: str, base: Path) -> list[str]:
             if kind == "verdicts":
                 verdicts = {(p["first"].split(" (")[0], p["second"].split(" (")[0]): p["verdict"]
                             for p in report.verdicts(load(folder))}
-        for a, word, b in VERDICT.findall(re.sub(r"`[^`]*`", "", line)):  # not in `code`: an example
+        prose = re.sub(r"`[^`]*`", "", line)  # not in `code`: an example
+        if prose.count("[verdict:") != len(VERDICT.findall(prose)):
+            problems.append(f"line {i + 1}: a [verdict: ...] that is not one whole tag on one line")
+        for a, word, b in VERDICT.findall(prose):
             if verdicts is None:
                 problems.append(f"line {i + 1}: [verdict: {a} {word} {b}] before any verdict table")
                 continue

@@ -50,3 +50,5 @@ def test_the_check_finds_a_wrong_cell_a_wrong_verdict_and_an_untagged_comparison
     assert "12.34 ± 0.56 in the text is in no table of the document" in check(good + "\nIt ends at 12.34 ± 0.56.\n", tmp_path)
     untagged = good + "\nfinetuning ends higher than sgd_frozen.\n"
     assert any("a comparative sentence without" in problem for problem in check(untagged, tmp_path))
+    broken = good.replace(f"[verdict: {first} {verdict} {second}]", f"[verdict: {first}\n{verdict} {second}]")
+    assert any("not one whole tag on one line" in problem for problem in check(broken, tmp_path))
