@@ -5,9 +5,10 @@ campaigns it moves are rerun (and these runs with them), or the change is undone
 The runs cover the paths that campaigns take: ANPyC with pruning, dropout and the penalty's implicit
 step; EWC's sampled Fisher with Adam; SI's path integral; joint's replay; the VAE with its judge;
 PackNet's masks; replay's memory in the class-incremental scenario; ANPyC without pruning on a shared
-head (domain-incremental); the GAN with its critic step, pruning and Fréchet distance. The last four
-were made by the commits their campaigns run at (89d9b7a; the GAN 7e01e8c), so this test also shows
-that main still computes what those campaigns did.
+head (domain-incremental); the GAN with its critic step, pruning and Fréchet distance; generative
+replay's split batch. The last five were made by the commits their campaigns run at (89d9b7a; the GAN
+and generative replay 7e01e8c), so this test also shows that main still computes what those campaigns
+did.
 """
 import subprocess
 import sys
@@ -29,6 +30,8 @@ GUARDS = {  # folder under results/guard: the command that made it
     "anpyc_wo_np-domain": ["anpyc_wo_np.py", *SLICE, "--benchmark", "split", "--scenario", "domain", "--lamb", "100"],
     "gan": ["anpyc_gan.py", "--tasks", "2", "--epochs", "2", "--train-subset", "300", "--hidden", "16,32", "--latent", "4",
             "--batch-size", "32", "--retrain-epochs", "1", "--prune-percent", "20"],
+    "generative_replay": ["baselines/generative_replay.py", "--tasks", "3", "--epochs", "1", "--train-subset", "300",
+                          "--hidden", "16,32", "--latent", "4", "--batch-size", "32"],
     "vae": ["anpyc_vae.py", "--tasks", "2", "--train-subset", "300", "--epochs", "1", "--hidden", "32", "--latent", "4",
             "--retrain-epochs", "1", "--validation", "100"],
 }

@@ -83,3 +83,18 @@ def test_generative_replay_keeps_the_first_digit_better_than_fine_tuning(tmp_pat
              log=lambda *_: None)
     assert ft["accuracy"][0][0] > 90 and gr["accuracy"][0][0] > 90  # both learn the 0s ...
     assert gr["accuracy"][1][0] > ft["accuracy"][1][0] + 30  # ... and fine-tuning loses them
+
+
+@pytest.mark.parametrize("replay_batch,expected", [("split", {1: 32, 2: 16}), ("full", {1: 32, 2: 32})])
+def test_generative_replay_replays_a_share_of_one_batch_or_a_full_batch_per_earlier_task(tmp_path, monkeypatch,
+                                                                                          replay_batch, expected):
+    from common.gan import GAN
+
+    sizes = {}
+    replay = GAN.replay
+    monkeypatch.setattr(GAN, "replay", lambda self, k, n, weights: sizes.setdefault((k, n), True) and replay(self, k, n, weights))
+    argv = ["--tasks", "3", "--epochs", "1", "--train-subset", "100", "--hidden", "16,32", "--latent", "4",
+            "--batch-size", "32", "--replay-batch", replay_batch]
+    run(generative_replay.GenerativeReplay, configure(generative_replay, *argv, out=tmp_path), log=lambda *_: None)
+    # task 2 (from 0) replays tasks 0 and 1: 16 images of each from a split batch of 32, or 32 of each
+    assert {n for k, n in sizes if k == 0} == set(expected.values()) and {n for k, n in sizes if k == 1} == {expected[2]}
