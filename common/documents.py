@@ -110,7 +110,7 @@ def check(document: str, base: Path) -> list[str]:
             if block_after(lines, i) != expected(kind, folder, options, load):
                 problems.append(f"the {kind} of {marker.group(2)} (line {i + 2}) is not what its runs give")
             if kind == "verdicts":
-                verdicts = {(p["first"].split(" (")[0], p["second"].split(" (")[0]): p["verdict"]
+                verdicts = {(report.method_name(p["first"]), report.method_name(p["second"])): p["verdict"]
                             for p in report.verdicts(load(folder))}
         prose = re.sub(r"`[^`]*`", "", line)  # not in `code`: an example
         if prose.count("[verdict:") != len(VERDICT.findall(prose)):

@@ -91,6 +91,17 @@ def by_method(runs) -> dict[str, list[dict]]:
     return groups
 
 
+def method_name(label: str) -> str:
+    """A row's method without its swept value: "ewc (lamb=100)" -> "ewc"."""
+    return label.split(" (")[0]
+
+
+def by_name(runs) -> dict[str, list[dict]]:
+    """The runs of each method by its name alone, for tables that set campaigns or papers side by side
+    (each method holds one swept value once `choose_by_validation` has run)."""
+    return {method_name(method): group for method, group in by_method(runs).items()}
+
+
 def final_nll(run) -> float:
     return run["summary"]["nll"]["final_avg"]
 
@@ -252,7 +263,7 @@ def table_rows(runs, reference: str | None = None) -> list[dict]:
     to it in that number over the seeds both ran (a swept method is found by its own name). A GAN's rows
     also hold its Fréchet distance (ranked and paired by judge accuracy, Wu et al.'s metric)."""
     groups, rows, vae, second = by_method(runs), [], is_vae(runs), secondary(runs)
-    reference = next((m for m in groups if reference in (m, m.split(" (")[0])), None)
+    reference = next((m for m in groups if reference in (m, method_name(m))), None)
     for method, group in groups.items():
         check_row(method, group)
         row = {"method": method, "seeds": len(group), "code": code_label(group)}
@@ -355,17 +366,17 @@ def mergan_markdown(runs) -> str:
     """Our GAN campaign beside Wu et al.'s Table 1: for each method (at its value chosen on validation),
     its final average judge accuracy and Fréchet distance over its seeds (mean ± sd), and the published
     accuracy of its counterpart on 10 and on 5 tasks; their methods without a counterpart of ours last."""
-    groups = {method.split(" (")[0]: group for method, group in by_method(runs).items()}
-    order = sorted(groups, key=lambda m: -mean_std([final_accuracy(r) for r in groups[m]])[0])
+    groups = by_name(runs)
+    accuracy = {m: mean_std([final_accuracy(r) for r in group]) for m, group in groups.items()}
     header = ["method (ours; Wu et al.'s)", "judge accuracy (%), 10 tasks, ours", "Wu et al., 10 tasks",
               "Wu et al., 5 tasks", "Fréchet distance, 10 tasks, ours"]
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
-    for method in order:
+    for method in sorted(groups, key=lambda m: -accuracy[m][0]):
         theirs = MERGAN_COUNTERPART.get(method)
-        accuracy = mean_pm_sd(*mean_std([final_accuracy(r) for r in groups[method]]))
         fid = mean_pm_sd(*mean_std([r["summary"]["fid"]["final_avg"] for r in groups[method]]))
         published = [f"{MERGAN_TABLE1[theirs][1]:.2f}", f"{MERGAN_TABLE1[theirs][0]:.2f}"] if theirs else ["-", "-"]
-        lines.append("| " + " | ".join(["; ".join([method] + ([theirs] if theirs else [])), accuracy, *published, fid]) + " |")
+        label = "; ".join([method] + ([theirs] if theirs else []))
+        lines.append("| " + " | ".join([label, mean_pm_sd(*accuracy[method]), *published, fid]) + " |")
     for name, (five, ten) in MERGAN_TABLE1.items():
         if name not in (MERGAN_COUNTERPART.get(m) for m in groups):
             lines.append(f"| -; {name} | - | {ten:.2f} | {five:.2f} | - |")
@@ -376,7 +387,7 @@ def tasks_markdown(runs, methods: list[str], tasks: list[int]) -> str:
     """Chosen tasks' accuracy (%) when learned and after the last task, mean over each method's seeds:
     a row per method of `methods` (by name, without a swept value), a column per task of `tasks`
     (from 1); the last task shows only "learned", which is also its final accuracy."""
-    groups = {method.split(" (")[0]: group for method, group in by_method(runs).items()}
+    groups = by_name(runs)
     last = len(next(iter(groups.values()))[0]["matrix"])
     header = ["method"] + [f"task {t} learned" + (" / final" if t < last else "") for t in tasks]
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
@@ -396,8 +407,8 @@ def scenario_markdown(runs: dict) -> str:
     al.'s published number for its counterpart; "-" where a method did not run or has no counterpart."""
     ours = {}
     for scenario, scenario_runs in runs.items():
-        for method, group in by_method(scenario_runs).items():
-            ours.setdefault(method.split(" (")[0], {})[scenario] = mean_std([final_accuracy(r) for r in group])
+        for method, group in by_name(scenario_runs).items():
+            ours.setdefault(method, {})[scenario] = mean_std([final_accuracy(r) for r in group])
     theirs_of = {method: HSU2018_COUNTERPART.get(method) for method in ours}
     unmatched = [name for name in HSU2018_SPLIT_MNIST if name not in theirs_of.values()]
     order = sorted(ours, key=lambda m: (m in HSU2018_COUNTERPART,
@@ -428,7 +439,7 @@ def summary_markdown(campaigns: dict) -> str:
         tied = {best} | {p["second"] if p["first"] == best else p["first"] for p in verdicts(runs)
                          if best in (p["first"], p["second"]) and p["verdict"] == "tie"}
         for row in rows:
-            method = row["method"].split(" (")[0]
+            method = method_name(row["method"])
             number = "nll_final_avg" if vae else "final_avg_accuracy"
             text = mean_pm_sd(row[number], row[number + "_sd"])
             cells.setdefault(method, {})[name] = f"**{text}**" if row["method"] in tied else text
