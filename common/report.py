@@ -358,8 +358,10 @@ SCENARIOS = ("task", "domain", "class")
 MERGAN_TABLE1 = {"JT": (97.66, 96.92), "SFT": (19.87, 10.06), "EWC": (70.62, 77.03), "DGR": (90.39, 85.40),
                  "MeRGAN-JTR": (97.93, 97.00), "MeRGAN-RA": (98.19, 97.01)}
 # Ours that stands for each of theirs: joint training, sequential fine-tuning, EWC on the generator, and
-# generative replay from a frozen copy of the last generator (their joint training with replay).
-MERGAN_COUNTERPART = {"joint": "JT", "finetuning": "SFT", "ewc": "EWC", "generative_replay": "MeRGAN-JTR"}
+# generative replay from a frozen copy of the last generator (their joint training with replay), in both
+# of its batchings (the gan campaign runs `--replay-batch full` under the label generative_replay-full).
+MERGAN_COUNTERPART = {"joint": "JT", "finetuning": "SFT", "ewc": "EWC", "generative_replay": "MeRGAN-JTR",
+                      "generative_replay-full": "MeRGAN-JTR"}
 
 
 def mergan_markdown(runs) -> str:
