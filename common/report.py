@@ -102,6 +102,12 @@ def by_name(runs) -> dict[str, list[dict]]:
     return {method_name(method): group for method, group in by_method(runs).items()}
 
 
+def script_name(group) -> str:
+    """The script that made a method's runs ("generative_replay" for the label generative_replay-full):
+    what a published counterpart is matched by, so that a variant's label needs no entry of its own."""
+    return Path(group[0]["config"]["script"]).stem
+
+
 def final_nll(run) -> float:
     return run["summary"]["nll"]["final_avg"]
 
@@ -359,9 +365,8 @@ MERGAN_TABLE1 = {"JT": (97.66, 96.92), "SFT": (19.87, 10.06), "EWC": (70.62, 77.
                  "MeRGAN-JTR": (97.93, 97.00), "MeRGAN-RA": (98.19, 97.01)}
 # Ours that stands for each of theirs: joint training, sequential fine-tuning, EWC on the generator, and
 # generative replay from a frozen copy of the last generator (their joint training with replay), in both
-# of its batchings (the gan campaign runs `--replay-batch full` under the label generative_replay-full).
-MERGAN_COUNTERPART = {"joint": "JT", "finetuning": "SFT", "ewc": "EWC", "generative_replay": "MeRGAN-JTR",
-                      "generative_replay-full": "MeRGAN-JTR"}
+# of its batchings (keyed by script, so generative_replay-full, `--replay-batch full`, matches too).
+MERGAN_COUNTERPART = {"joint": "JT", "finetuning": "SFT", "ewc": "EWC", "generative_replay": "MeRGAN-JTR"}
 
 
 def mergan_markdown(runs) -> str:
@@ -374,13 +379,13 @@ def mergan_markdown(runs) -> str:
               "Wu et al., 5 tasks", "Fréchet distance, 10 tasks, ours"]
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     for method in sorted(groups, key=lambda m: -accuracy[m][0]):
-        theirs = MERGAN_COUNTERPART.get(method)
+        theirs = MERGAN_COUNTERPART.get(script_name(groups[method]))
         fid = mean_pm_sd(*mean_std([r["summary"]["fid"]["final_avg"] for r in groups[method]]))
         published = [f"{MERGAN_TABLE1[theirs][1]:.2f}", f"{MERGAN_TABLE1[theirs][0]:.2f}"] if theirs else ["-", "-"]
         label = "; ".join([method] + ([theirs] if theirs else []))
         lines.append("| " + " | ".join([label, mean_pm_sd(*accuracy[method]), *published, fid]) + " |")
     for name, (five, ten) in MERGAN_TABLE1.items():
-        if name not in (MERGAN_COUNTERPART.get(m) for m in groups):
+        if name not in (MERGAN_COUNTERPART.get(script_name(group)) for group in groups.values()):
             lines.append(f"| -; {name} | - | {ten:.2f} | {five:.2f} | - |")
     return "\n".join(lines) + "\n"
 
@@ -407,13 +412,13 @@ def scenario_markdown(runs: dict) -> str:
     """The three-scenario table: for each method, its final average accuracy (mean ± sd over its seeds,
     at its value chosen on validation) in each scenario's runs (`runs`: scenario -> runs), beside Hsu et
     al.'s published number for its counterpart; "-" where a method did not run or has no counterpart."""
-    ours = {}
+    ours, theirs_of = {}, {}
     for scenario, scenario_runs in runs.items():
         for method, group in by_name(scenario_runs).items():
             ours.setdefault(method, {})[scenario] = mean_std([final_accuracy(r) for r in group])
-    theirs_of = {method: HSU2018_COUNTERPART.get(method) for method in ours}
+            theirs_of[method] = HSU2018_COUNTERPART.get(script_name(group))
     unmatched = [name for name in HSU2018_SPLIT_MNIST if name not in theirs_of.values()]
-    order = sorted(ours, key=lambda m: (m in HSU2018_COUNTERPART,
+    order = sorted(ours, key=lambda m: (theirs_of[m] is not None,
                                         list(HSU2018_SPLIT_MNIST).index(theirs_of[m]) if theirs_of[m] else 0, m))
     header = ["method (ours; Hsu et al.'s)"] + [f"{s}-IL {who}" for s in SCENARIOS for who in ("ours", "Hsu et al.")]
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
