@@ -1,13 +1,13 @@
 """The documents cannot drift from the data: every table they show is recomputed from its folder of
 runs, and every comparative word names a verdict that the campaign's verdict table must give.
 
-    python -m common.documents README.md results/README.md
+    python -m common.documents [DOCUMENT ...]   # default: README.md, results/README.md, docs/importance.md
 
 rewrites every marked table of the documents from its runs (after a campaign lands) and prints what
 `check` still finds: comparative sentences without a verdict, and verdicts that the tables contradict,
-which only an author can mend. tests/test_documents.py runs `check` on both documents.
+which only an author can mend. tests/test_documents.py runs `check` on every document.
 
-Conventions (README.md and results/README.md):
+Conventions (README.md, results/README.md and docs/importance.md):
 - `<!-- table: FOLDER [reference=METHOD] -->` on the line before a table: the table of FOLDER's runs,
   as compare.py and plot_results.py write it (a swept method at its value chosen on validation);
 - `<!-- verdicts: FOLDER -->` before a table: FOLDER's verdict table;
@@ -19,6 +19,8 @@ Conventions (README.md and results/README.md):
   (`report.mergan_markdown`);
 - `<!-- summary: FOLDER campaigns=A,B,... -->` before a table: one table across the campaigns
   FOLDER/A, FOLDER/B, ... (`report.summary_markdown`);
+- `<!-- importance: FOLDER authors=FOLDER -->` before a table: the importance distributions of
+  cal_importance_distribution.py's two variants (their stats.json; `report.importance_markdown`);
 - a "mean ± sd" quoted in the text must be one that a table of the document shows, so that a rerun
   that moves a number leaves no stale copy of it in the prose;
 - `[verdict: A above B]` (or `below`, `tie`) in the text: the verdict of methods A and B (by name, without
@@ -27,6 +29,7 @@ Conventions (README.md and results/README.md):
   table must carry one.
 """
 import functools
+import json
 import re
 import sys
 from pathlib import Path
@@ -34,7 +37,8 @@ from pathlib import Path
 from common import report
 from common.provenance import ROOT
 
-MARKER = re.compile(r"<!-- (table|verdicts|scenarios|summary|mergan|tasks): (\S+)((?: \w+=\S+)*) -->")
+MARKER = re.compile(r"<!-- (table|verdicts|scenarios|summary|mergan|tasks|importance): (\S+)((?: \w+=\S+)*) -->")
+DOCUMENTS = ["README.md", "results/README.md", "docs/importance.md"]
 VERDICT = re.compile(r"\[verdict: (\S+) (above|below|tie) (\S+)\]")
 MEAN_SD = re.compile(r"-?\d+\.\d+ ± \d+\.\d+")  # "mean ± sd", as the tables print it
 COMPARATIVE = re.compile(r"\b(above|below|beats?|ties?|tied|trails?|higher|lower|outperforms?)\b", re.IGNORECASE)
@@ -49,6 +53,9 @@ def expected(kind: str, folder: Path, options: dict, load=runs_of) -> str:
     """The table that a marker asks for; `load` gives a folder's runs (runs_of, or a cached copy)."""
     if kind == "summary":
         return report.summary_markdown({name: load(folder / name) for name in options["campaigns"].split(",")})
+    if kind == "importance":
+        stats = [json.loads((part / "stats.json").read_text()) for part in (folder, folder.parent / options["authors"])]
+        return report.importance_markdown(*stats)
     runs = load(folder)
     if kind == "scenarios":
         others = {scenario: load(folder.parent / options[scenario]) for scenario in ("domain", "class")}
@@ -70,6 +77,8 @@ def parse(marker: re.Match, base: Path) -> tuple[str, Path, dict]:
 
 def has_runs(kind: str, folder: Path, options: dict) -> bool:
     """Whether every folder that a marker names holds finished runs."""
+    if kind == "importance":
+        return all((part / "stats.json").exists() for part in (folder, folder.parent / options["authors"]))
     parts = [folder / name for name in options["campaigns"].split(",")] if kind == "summary" else [folder]
     return all(report.load_runs(part) for part in parts)
 
@@ -146,7 +155,7 @@ def refresh(document: str, base: Path) -> str:
 
 
 if __name__ == "__main__":
-    for name in sys.argv[1:] or ["README.md", "results/README.md"]:
+    for name in sys.argv[1:] or DOCUMENTS:
         path = ROOT / name
         path.write_text(refresh(path.read_text(), ROOT))
         for problem in check(path.read_text(), ROOT):

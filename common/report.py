@@ -408,6 +408,40 @@ def tasks_markdown(runs, methods: list[str], tasks: list[int]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def significant(value: float, digits: int) -> str:
+    """`value` to `digits` significant digits, written out in full (1466 -> "1470" with 3, not 1.47e+03)."""
+    if value == 0 or not np.isfinite(value):
+        return f"{value:g}"
+    decimals = digits - 1 - int(np.floor(np.log10(abs(value))))
+    return f"{round(value, decimals):.{max(decimals, 0)}f}"
+
+
+# The rows of the importance-distribution table: a statistic of the min-max normalised importances
+# (common/distribution.py) and how it is named; a fraction is shown in %.
+IMPORTANCE_ROWS = {"kurtosis": "kurtosis", "skewness": "skewness", "zero_fraction": "exact zeros (%)"}
+
+
+def importance_markdown(ours: dict, authors: dict) -> str:
+    """The importance distributions of EWC, MAS and ANPyC before and after pruning, from the stats.json
+    of `cal_importance_distribution.py` (`ours`) and of its `--variant authors` (`authors`): mean ± sd
+    over seeds (3 and 2 significant digits), and the authors' own numbers, in brackets, where their
+    plotting script has one."""
+    methods = list(ours["statistics"])
+    lines = ["| statistic | variant | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
+    for statistic, name in IMPORTANCE_ROWS.items():
+        scale = 100 if statistic == "zero_fraction" else 1
+        for phase in ("before", "after"):
+            for i, (variant, stats) in enumerate((("ours", ours), ("authors'", authors))):
+                cells = [f"{significant(scale * s['mean'], 3)} ± {significant(scale * s['std'], 2)}"
+                         for s in (stats["statistics"][m][phase][statistic] for m in methods)]
+                first = f"| {name}, {phase} pruning |" if i == 0 else "| |"
+                lines.append(f"{first} {variant} | " + " | ".join(cells) + " |")
+            published = authors["authors"].get(statistic, {}).get(phase)
+            if published:
+                lines.append("| | (authors' numbers) | " + " | ".join(f"({published[m]:g})" for m in methods) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def scenario_markdown(runs: dict) -> str:
     """The three-scenario table: for each method, its final average accuracy (mean ± sd over its seeds,
     at its value chosen on validation) in each scenario's runs (`runs`: scenario -> runs), beside Hsu et

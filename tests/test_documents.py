@@ -1,17 +1,40 @@
-"""Every table of README.md and results/README.md comes from its runs, and every comparative word
-carries the verdict it rests on (common/documents.py has the conventions)."""
+"""Every table of README.md, results/README.md and docs/importance.md comes from its runs, and every
+comparative word carries the verdict it rests on (common/documents.py has the conventions)."""
+import json
+
 import pytest
 
 from common import report
-from common.documents import check, refresh
+from common.documents import DOCUMENTS, check, refresh
 from conftest import ROOT
 
-DOCUMENTS = [ROOT / "README.md", ROOT / "results" / "README.md"]
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_every_table_and_verdict_in_the_documents_comes_from_its_runs(name):
+    assert check((ROOT / name).read_text(), ROOT) == []
 
 
-@pytest.mark.parametrize("path", DOCUMENTS, ids=[p.name if p.parent == ROOT else "results/README.md" for p in DOCUMENTS])
-def test_every_table_and_verdict_in_the_documents_comes_from_its_runs(path):
-    assert check(path.read_text(), ROOT) == []
+def test_the_importance_table_comes_from_both_variants_stats(tmp_path):
+    def stats(mean, std):
+        one = {name: {"mean": mean, "std": std} for name in report.IMPORTANCE_ROWS}
+        return {"statistics": {m: {"before": one, "after": one} for m in ("EWC", "MAS", "ANPyC")},
+                "authors": {"kurtosis": {"after": {"EWC": 793, "MAS": 49, "ANPyC": 15152}}}}
+
+    assert [report.significant(v, 3) for v in (1466.2, 9.3249, 0.1067, 0)] == ["1470", "9.32", "0.107", "0"]
+    assert report.significant(1953.0, 2) == "2000"
+    for name, (mean, std) in {"ours": (1466.2, 1953.0), "theirs": (0.1067, 0.00326)}.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "stats.json").write_text(json.dumps(stats(mean, std)))
+    table = report.importance_markdown(*(json.loads((tmp_path / n / "stats.json").read_text()) for n in ("ours", "theirs")))
+    lines = table.splitlines()
+    assert lines[0] == "| statistic | variant | EWC | MAS | ANPyC |"
+    assert lines[2] == "| kurtosis, before pruning | ours | 1470 ± 2000 | 1470 ± 2000 | 1470 ± 2000 |"
+    assert lines[3] == "| | authors' | 0.107 ± 0.0033 | 0.107 ± 0.0033 | 0.107 ± 0.0033 |"
+    assert lines[6] == "| | (authors' numbers) | (793) | (49) | (15152) |"  # after pruning only: theirs has no "before"
+    assert lines[-1] == "| | authors' | 10.7 ± 0.33 | 10.7 ± 0.33 | 10.7 ± 0.33 |"  # a fraction, in %
+    document = f"<!-- importance: ours authors=theirs -->\n{table}"
+    assert check(document, tmp_path) == []
+    assert any("is not what its runs give" in p for p in check(document.replace("(793)", "(794)"), tmp_path))
 
 
 def test_the_check_finds_a_wrong_cell_a_wrong_verdict_and_an_untagged_comparison(tmp_path):
