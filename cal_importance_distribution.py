@@ -179,8 +179,9 @@ def summarise(runs) -> dict:
     for method in METHODS:
         for phase in PHASES:
             per_seed = [distribution.describe(np.concatenate(normalised(r[phase][method]))) for r in runs]
-            stats.setdefault(method, {})[phase] = {
-                name: dict(zip(("mean", "std"), report.mean_std([s[name] for s in per_seed])))  # sample sd
+            stats.setdefault(method, {})[phase] = {  # mean, sample sd and each seed's value (for paired contrasts)
+                name: dict(zip(("mean", "std"), report.mean_std([s[name] for s in per_seed])))
+                | {"seeds": [float(s[name]) for s in per_seed]}
                 for name in distribution.STATISTICS
             }
     return stats

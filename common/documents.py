@@ -21,6 +21,8 @@ Conventions (README.md, results/README.md and docs/importance.md):
   FOLDER/A, FOLDER/B, ... (`report.summary_markdown`);
 - `<!-- importance: FOLDER authors=FOLDER -->` before a table: the importance distributions of
   cal_importance_distribution.py's two variants (their stats.json; `report.importance_markdown`);
+- `<!-- contrasts: FOLDER -->` before a table: the paired contrasts of one variant's importance
+  distributions (`report.importance_contrasts_markdown`);
 - a "mean ± sd" quoted in the text must be one that a table of the document shows, so that a rerun
   that moves a number leaves no stale copy of it in the prose;
 - `[verdict: A above B]` (or `below`, `tie`) in the text: the verdict of methods A and B (by name, without
@@ -37,7 +39,7 @@ from pathlib import Path
 from common import report
 from common.provenance import ROOT
 
-MARKER = re.compile(r"<!-- (table|verdicts|scenarios|summary|mergan|tasks|importance): (\S+)((?: \w+=\S+)*) -->")
+MARKER = re.compile(r"<!-- (table|verdicts|scenarios|summary|mergan|tasks|importance|contrasts): (\S+)((?: \w+=\S+)*) -->")
 DOCUMENTS = ["README.md", "results/README.md", "docs/importance.md"]
 VERDICT = re.compile(r"\[verdict: (\S+) (above|below|tie) (\S+)\]")
 MEAN_SD = re.compile(r"-?\d+\.\d+ ± \d+\.\d+")  # "mean ± sd", as the tables print it
@@ -56,6 +58,8 @@ def expected(kind: str, folder: Path, options: dict, load=runs_of) -> str:
     if kind == "importance":
         stats = [json.loads((part / "stats.json").read_text()) for part in (folder, folder.parent / options["authors"])]
         return report.importance_markdown(*stats)
+    if kind == "contrasts":
+        return report.importance_contrasts_markdown(json.loads((folder / "stats.json").read_text()))
     runs = load(folder)
     if kind == "scenarios":
         others = {scenario: load(folder.parent / options[scenario]) for scenario in ("domain", "class")}
@@ -77,8 +81,9 @@ def parse(marker: re.Match, base: Path) -> tuple[str, Path, dict]:
 
 def has_runs(kind: str, folder: Path, options: dict) -> bool:
     """Whether every folder that a marker names holds finished runs."""
-    if kind == "importance":
-        return all((part / "stats.json").exists() for part in (folder, folder.parent / options["authors"]))
+    if kind in ("importance", "contrasts"):
+        parts = [folder] + ([folder.parent / options["authors"]] if kind == "importance" else [])
+        return all((part / "stats.json").exists() for part in parts)
     parts = [folder / name for name in options["campaigns"].split(",")] if kind == "summary" else [folder]
     return all(report.load_runs(part) for part in parts)
 

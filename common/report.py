@@ -193,7 +193,12 @@ def paired_difference(runs, reference_runs, value) -> dict:
     """Mean of value(method run) - value(reference run) over the seeds both have, its 95% CI and a paired
     t-test p-value (0 or 1 where every difference is the same: the test has no spread to work with)."""
     reference = {run["seed"]: value(run) for run in reference_runs}
-    differences = [value(run) - reference[run["seed"]] for run in runs if run["seed"] in reference]
+    return difference_statistics([value(run) - reference[run["seed"]] for run in runs if run["seed"] in reference])
+
+
+def difference_statistics(differences: list[float]) -> dict:
+    """Mean of paired differences, its 95% CI and a one-sample t-test p-value against 0 (0 or 1 where
+    every difference is the same)."""
     if len(differences) < 2:
         return {"diff": float(np.mean(differences)) if differences else float("nan"), "diff_ci95": float("nan"),
                 "p_value": float("nan"), "pairs": len(differences)}
@@ -439,6 +444,42 @@ def importance_markdown(ours: dict, authors: dict) -> str:
             published = authors["authors"].get(statistic, {}).get(phase)
             if published:
                 lines.append("| | (authors' numbers) | " + " | ".join(f"({published[m]:g})" for m in methods) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# The paired contrasts of the importance distributions: the statistics that measure how polarised a
+# distribution is, the pairs of methods compared before pruning, and (every method) after - before.
+POLARISATION = {"skewness": "skewness", "kurtosis": "kurtosis", "gini": "Gini", "top1_share": "top-1% share"}
+IMPORTANCE_PAIRS = (("ANPyC", "EWC"), ("ANPyC", "MAS"), ("EWC", "MAS"))
+
+
+def importance_contrasts(stats: dict, alpha: float = 0.05) -> list[dict]:
+    """Paired over seeds (one network per seed gives all three importances): for each statistic of
+    POLARISATION, each pair of IMPORTANCE_PAIRS before pruning and each method after against before;
+    the mean difference, its 95% CI, Holm's p over all of them, and "higher", "lower" or "tie"."""
+    per_seed = {m: {phase: {name: np.array(s["seeds"]) for name, s in by_name.items()} for phase, by_name in phases.items()}
+                for m, phases in stats["statistics"].items()}
+    contrasts = []
+    for name in POLARISATION:
+        for a, b in IMPORTANCE_PAIRS:
+            contrasts.append({"statistic": name, "comparison": f"{a} - {b}, before pruning",
+                              **difference_statistics(list(per_seed[a]["before"][name] - per_seed[b]["before"][name]))})
+        for m in per_seed:
+            contrasts.append({"statistic": name, "comparison": f"{m}, after - before pruning",
+                              **difference_statistics(list(per_seed[m]["after"][name] - per_seed[m]["before"][name]))})
+    for contrast, adjusted in zip(contrasts, holm([c["p_value"] for c in contrasts])):
+        contrast["p_holm"] = adjusted
+        contrast["verdict"] = "tie" if not adjusted < alpha else "higher" if contrast["diff"] > 0 else "lower"
+    return contrasts
+
+
+def importance_contrasts_markdown(stats: dict) -> str:
+    """`importance_contrasts` as a Markdown table (3 significant digits)."""
+    lines = ["| statistic | comparison | difference [95% CI] | p (Holm) | verdict | seeds |", "|---|---|---|---|---|---|"]
+    for c in importance_contrasts(stats):
+        low, high = (significant(c["diff"] + sign * c["diff_ci95"], 3) for sign in (-1, 1))
+        lines.append(f"| {POLARISATION[c['statistic']]} | {c['comparison']} | {significant(c['diff'], 3)} [{low}, {high}] | "
+                     f"{_cell(c['p_holm'], '.2g')} | {c['verdict']} | {c['pairs']} |")
     return "\n".join(lines) + "\n"
 
 

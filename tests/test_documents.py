@@ -75,3 +75,20 @@ def test_the_check_finds_a_wrong_cell_a_wrong_verdict_and_an_untagged_comparison
     assert any("a comparative sentence without" in problem for problem in check(untagged, tmp_path))
     broken = good.replace(f"[verdict: {first} {verdict} {second}]", f"[verdict: {first}\n{verdict} {second}]")
     assert any("not one whole tag on one line" in problem for problem in check(broken, tmp_path))
+
+
+def test_the_importance_contrasts_are_paired_over_seeds_and_holm_adjusted():
+    seeds = {"EWC": [1.0, 1.0, 1.0], "MAS": [0.0, 0.0, 0.0], "ANPyC": [3.0, 3.0, 6.0]}  # after = before
+    stats = {"statistics": {m: {phase: {name: {"seeds": v} for name in report.POLARISATION} for phase in ("before", "after")}
+                            for m, v in seeds.items()}}
+    contrasts = {(c["statistic"], c["comparison"]): c for c in report.importance_contrasts(stats)}
+    assert len(contrasts) == 4 * 6
+    # ANPyC - MAS: 3, 3, 6: mean 4, sd sqrt(3), t = 4 on 2 degrees of freedom, p = 1 - 4 / sqrt(18)
+    assert contrasts["gini", "ANPyC - MAS, before pruning"]["p_value"] == pytest.approx(1 - 4 / 18 ** 0.5)
+    # Holm over 24: four p = 0 (EWC - MAS, no spread) stay 0; the next, 0.057 x 20, is above 1: a tie
+    assert contrasts["gini", "ANPyC - MAS, before pruning"]["p_holm"] == 1.0
+    rows = report.importance_contrasts_markdown(stats).splitlines()
+    # ANPyC - EWC: 2, 2, 5: mean 3, 95% CI half-width t(0.975, 2) = 4.302653 times sd sqrt(3) / sqrt(3)
+    assert rows[2] == "| skewness | ANPyC - EWC, before pruning | 3.00 [-1.30, 7.30] | 1 | tie | 3 |"
+    assert rows[4] == "| skewness | EWC - MAS, before pruning | 1.00 [1.00, 1.00] | 0 | higher | 3 |"
+    assert rows[5] == "| skewness | EWC, after - before pruning | 0 [0, 0] | 1 | tie | 3 |"

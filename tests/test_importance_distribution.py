@@ -39,6 +39,8 @@ def test_short_run_writes_every_file(tmp_path):
         assert (tmp_path / name).stat().st_size > 0, name
     saved = json.loads((tmp_path / "stats.json").read_text())
     assert saved["statistics"] == stats and saved["seeds"] == 2
+    kurtosis = stats["EWC"]["before"]["kurtosis"]  # each seed's value is kept, for the paired contrasts
+    assert len(kurtosis["seeds"]) == 2 and np.mean(kurtosis["seeds"]) == pytest.approx(kurtosis["mean"])
     # 20% of the trunk pruned: ANPyC's importance of a zero weight is exactly zero.
     assert stats["ANPyC"]["after"]["zero_fraction"]["mean"] >= 0.2
     assert stats["ANPyC"]["after"]["zero_fraction"]["mean"] > stats["ANPyC"]["before"]["zero_fraction"]["mean"]
