@@ -22,6 +22,7 @@ import shlex
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -79,8 +80,23 @@ def run_one(job, runner):
     return f"{label} seed {seed}: {status} in {time.perf_counter() - start:.0f}s"
 
 
-def main():
-    argv = sys.argv[1:]
+@dataclass
+class Campaign:
+    """What a compare.py command line asks for. `jobs`: the runs to make first, each (name, method,
+    seed, folder, argv); `swept`: per swept method (its label), each value's (name, folder, argv), of
+    which the one chosen on `sweep_seeds` runs on the other seeds afterwards."""
+    args: argparse.Namespace
+    seeds: list[int]
+    sweep_seeds: list[int]
+    methods: dict[str, str]  # label: method
+    sweeps: list  # (method label, or None for every method with the flag; flag; values)
+    jobs: list
+    swept: dict
+
+
+def plan(argv: list[str]) -> tuple[cli.Parser, Campaign]:
+    """compare.py's command line `argv` read into its campaign (and the parser, for later errors); bad
+    flags, swept values included, stop here with one line."""
     split = argv.index("--") if "--" in argv else len(argv)
     parser = cli.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=RESULTS / "compare", help="the comparison's folder")
@@ -124,7 +140,7 @@ def main():
             parser.error(f"--method-flags: unknown method {name!r}")
         extra[name] = shlex.split(flags)
 
-    sweeps = []  # (method or None for every method with the flag, flag, values)
+    sweeps = []
     for item in args.sweep:
         spec, _, listed = item.partition("=")
         target, _, flag = spec.rpartition(":")
@@ -158,7 +174,24 @@ def main():
                 swept.setdefault(m, {})[label] = (f"{m} {label}", folder, argv)
             jobs += [(f"{m} {label}" if label else m, method, s, folder / f"seed{s}", argv)
                      for s in (sweep_seeds if label else seeds)]
-    runner = execute(jobs, args, seeds, parser)
+    return parser, Campaign(args, seeds, sweep_seeds, methods, sweeps, jobs, swept)
+
+
+def planned_runs(argv: list[str]) -> dict[Path, tuple[str, list[str]]]:
+    """Every run folder that compare.py with `argv` can make, whichever swept value is chosen: the
+    method's script and the flags the run starts with (as `common.runner.run_script` gives them)."""
+    _, campaign = plan(argv)
+    runs = {folder: (method, run_argv) for _, method, _, folder, run_argv in campaign.jobs}
+    runs |= {folder / f"seed{s}": (campaign.methods[m], run_argv)
+             for m, values in campaign.swept.items() for _, folder, run_argv in values.values() for s in campaign.seeds}
+    return {folder: (METHODS[method], [*run_argv, "--seed", folder.name.removeprefix("seed"), "--out", str(folder)])
+            for folder, (method, run_argv) in runs.items()}
+
+
+def main():
+    parser, campaign = plan(sys.argv[1:])
+    args, seeds, sweep_seeds, swept = campaign.args, campaign.seeds, campaign.sweep_seeds, campaign.swept
+    runner = execute(campaign.jobs, args, seeds, parser)
     later = [s for s in seeds if s not in sweep_seeds]
     if swept and later:  # the chosen value of each swept method, on the other seeds
         jobs = []
@@ -166,11 +199,11 @@ def main():
             if m in swept:
                 score = report.validation_scores(values, sweep_seeds)
                 name, folder, argv = swept[m][max(score, key=score.get)]
-                jobs += [(name, methods[m], s, folder / f"seed{s}", argv) for s in later]
+                jobs += [(name, campaign.methods[m], s, folder / f"seed{s}", argv) for s in later]
         execute(jobs, args, seeds, parser, runner)
     runs = report.load_runs(args.out)
     try:
-        if sweeps:
+        if campaign.sweeps:
             runs = report.choose_by_validation(runs, args.out, sweep_seeds)
         print(report.write_tables(report.table_rows(runs, reference=args.reference), args.out, args.reference))
     except UserError as error:
