@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from common import cli, report
+from common import cli, figures, report
 from common.errors import UserError
 from common.results import RESULTS
 from common.runner import RayRunner, run_script
@@ -209,7 +209,7 @@ def main():
     except UserError as error:
         parser.error(str(error))
     print(report.write_verdicts(runs, args.out))
-    report.plot_comparison(runs, args.out)
+    figures.plot_comparison(runs, args.out)
 
 
 def seed_list(text: str, flag: str, parser) -> list[int]:

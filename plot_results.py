@@ -14,7 +14,7 @@ value with the best validation score, as compare.py chose it (sweep.md lists eve
 import argparse
 from pathlib import Path
 
-from common import cli, report
+from common import cli, figures, report
 from common.errors import UserError
 
 
@@ -35,7 +35,7 @@ def main(argv=None):
         except UserError as error:
             parser.error(f"{folder}: {error}")
         print(f"{folder}:\n{table}\n{report.write_verdicts(runs, folder)}")
-        for path in report.plot_comparison(runs, folder):
+        for path in figures.plot_comparison(runs, folder):
             print("wrote", path)
 
 

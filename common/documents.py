@@ -14,15 +14,15 @@ Conventions (README.md, results/README.md and docs/importance.md):
 - `<!-- scenarios: TASK_FOLDER domain=FOLDER class=FOLDER -->` before a table: the three-scenario
   table of the three campaigns beside Hsu et al.'s numbers;
 - `<!-- tasks: FOLDER methods=A,B,... tasks=1,5,... -->` before a table: those tasks' accuracy when
-  learned and at the end, per method (`report.tasks_markdown`);
+  learned and at the end, per method (`document_tables.tasks_markdown`);
 - `<!-- mergan: FOLDER -->` before a table: the GAN campaign FOLDER beside Memory Replay GANs' Table 1
-  (`report.mergan_markdown`);
+  (`document_tables.mergan_markdown`);
 - `<!-- summary: FOLDER campaigns=A,B,... -->` before a table: one table across the campaigns
-  FOLDER/A, FOLDER/B, ... (`report.summary_markdown`);
+  FOLDER/A, FOLDER/B, ... (`document_tables.summary_markdown`);
 - `<!-- importance: FOLDER authors=FOLDER -->` before a table: the importance distributions of
-  cal_importance_distribution.py's two variants (their stats.json; `report.importance_markdown`);
+  cal_importance_distribution.py's two variants (their stats.json; `document_tables.importance_markdown`);
 - `<!-- contrasts: FOLDER -->` before a table: the paired contrasts of one variant's importance
-  distributions (`report.importance_contrasts_markdown`);
+  distributions (`document_tables.importance_contrasts_markdown`);
 - a "mean ± sd" quoted in the text must be one that a table of the document shows, so that a rerun
   that moves a number leaves no stale copy of it in the prose;
 - `[verdict: A above B]` (or `below`, `tie`) in the text: the verdict of methods A and B (by name, without
@@ -36,7 +36,7 @@ import re
 import sys
 from pathlib import Path
 
-from common import report
+from common import document_tables, report
 from common.provenance import ROOT
 
 MARKER = re.compile(r"<!-- (table|verdicts|scenarios|summary|mergan|tasks|importance|contrasts): (\S+)((?: \w+=\S+)*) -->")
@@ -54,22 +54,22 @@ def runs_of(folder: Path) -> list:
 def expected(kind: str, folder: Path, options: dict, load=runs_of) -> str:
     """The table that a marker asks for; `load` gives a folder's runs (runs_of, or a cached copy)."""
     if kind == "summary":
-        return report.summary_markdown({name: load(folder / name) for name in options["campaigns"].split(",")})
+        return document_tables.summary_markdown({name: load(folder / name) for name in options["campaigns"].split(",")})
     if kind == "importance":
         stats = [json.loads((part / "stats.json").read_text()) for part in (folder, folder.parent / options["authors"])]
-        return report.importance_markdown(*stats)
+        return document_tables.importance_markdown(*stats)
     if kind == "contrasts":
-        return report.importance_contrasts_markdown(json.loads((folder / "stats.json").read_text()))
+        return document_tables.importance_contrasts_markdown(json.loads((folder / "stats.json").read_text()))
     runs = load(folder)
     if kind == "scenarios":
         others = {scenario: load(folder.parent / options[scenario]) for scenario in ("domain", "class")}
-        return report.scenario_markdown({"task": runs} | others)
+        return document_tables.scenario_markdown({"task": runs} | others)
     if kind == "verdicts":
         return report.verdicts_markdown(runs)
     if kind == "mergan":
-        return report.mergan_markdown(runs)
+        return document_tables.mergan_markdown(runs)
     if kind == "tasks":
-        return report.tasks_markdown(runs, options["methods"].split(","), [int(t) for t in options["tasks"].split(",")])
+        return document_tables.tasks_markdown(runs, options["methods"].split(","), [int(t) for t in options["tasks"].split(",")])
     reference = options.get("reference")
     return report.table_markdown(report.table_rows(runs, reference=reference), reference)
 

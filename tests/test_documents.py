@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from common import report
+from common import document_tables, report
 from common.documents import DOCUMENTS, check, refresh
 from conftest import ROOT
 
@@ -16,16 +16,16 @@ def test_every_table_and_verdict_in_the_documents_comes_from_its_runs(name):
 
 def test_the_importance_table_comes_from_both_variants_stats(tmp_path):
     def stats(mean, std):
-        one = {name: {"mean": mean, "std": std} for name in report.IMPORTANCE_ROWS}
+        one = {name: {"mean": mean, "std": std} for name in document_tables.IMPORTANCE_ROWS}
         return {"statistics": {m: {"before": one, "after": one} for m in ("EWC", "MAS", "ANPyC")},
                 "authors": {"kurtosis": {"after": {"EWC": 793, "MAS": 49, "ANPyC": 15152}}}}
 
-    assert [report.significant(v, 3) for v in (1466.2, 9.3249, 0.1067, 0)] == ["1470", "9.32", "0.107", "0"]
-    assert report.significant(1953.0, 2) == "2000"
+    assert [document_tables.significant(v, 3) for v in (1466.2, 9.3249, 0.1067, 0)] == ["1470", "9.32", "0.107", "0"]
+    assert document_tables.significant(1953.0, 2) == "2000"
     for name, (mean, std) in {"ours": (1466.2, 1953.0), "theirs": (0.1067, 0.00326)}.items():
         (tmp_path / name).mkdir()
         (tmp_path / name / "stats.json").write_text(json.dumps(stats(mean, std)))
-    table = report.importance_markdown(*(json.loads((tmp_path / n / "stats.json").read_text()) for n in ("ours", "theirs")))
+    table = document_tables.importance_markdown(*(json.loads((tmp_path / n / "stats.json").read_text()) for n in ("ours", "theirs")))
     lines = table.splitlines()
     assert lines[0] == "| statistic | variant | EWC | MAS | ANPyC |"
     assert lines[2] == "| kurtosis, before pruning | ours | 1470 ± 2000 | 1470 ± 2000 | 1470 ± 2000 |"
@@ -53,7 +53,7 @@ def test_the_check_finds_a_wrong_cell_a_wrong_verdict_and_an_untagged_comparison
     (first, second, verdict), = [(p["first"], p["second"], p["verdict"]) for p in report.verdicts(runs)]
     good = (f"## A campaign\n\n<!-- table: campaign reference=finetuning -->\n{table}\n"
             f"<!-- verdicts: campaign -->\n{verdicts}\nSo {first} sits where it sits [verdict: {first} {verdict} {second}].\n")
-    summary = report.summary_markdown({"campaign": runs})
+    summary = document_tables.summary_markdown({"campaign": runs})
     good += f"\n<!-- summary: . campaigns=campaign -->\n{summary}"
     assert summary.count("**") == (4 if verdict == "tie" else 2)  # the best in bold, and the other if it ties
     assert check(good, tmp_path) == []
@@ -79,15 +79,15 @@ def test_the_check_finds_a_wrong_cell_a_wrong_verdict_and_an_untagged_comparison
 
 def test_the_importance_contrasts_are_paired_over_seeds_and_holm_adjusted():
     seeds = {"EWC": [1.0, 1.0, 1.0], "MAS": [0.0, 0.0, 0.0], "ANPyC": [3.0, 3.0, 6.0]}  # after = before
-    stats = {"statistics": {m: {phase: {name: {"seeds": v} for name in report.POLARISATION} for phase in ("before", "after")}
+    stats = {"statistics": {m: {phase: {name: {"seeds": v} for name in document_tables.POLARISATION} for phase in ("before", "after")}
                             for m, v in seeds.items()}}
-    contrasts = {(c["statistic"], c["comparison"]): c for c in report.importance_contrasts(stats)}
+    contrasts = {(c["statistic"], c["comparison"]): c for c in document_tables.importance_contrasts(stats)}
     assert len(contrasts) == 4 * 6
     # ANPyC - MAS: 3, 3, 6: mean 4, sd sqrt(3), t = 4 on 2 degrees of freedom, p = 1 - 4 / sqrt(18)
     assert contrasts["gini", "ANPyC - MAS, before pruning"]["p_value"] == pytest.approx(1 - 4 / 18 ** 0.5)
     # Holm over 24: four p = 0 (EWC - MAS, no spread) stay 0; the next, 0.057 x 20, is above 1: a tie
     assert contrasts["gini", "ANPyC - MAS, before pruning"]["p_holm"] == 1.0
-    rows = report.importance_contrasts_markdown(stats).splitlines()
+    rows = document_tables.importance_contrasts_markdown(stats).splitlines()
     # ANPyC - EWC: 2, 2, 5: mean 3, 95% CI half-width t(0.975, 2) = 4.302653 times sd sqrt(3) / sqrt(3)
     assert rows[2] == "| skewness | ANPyC - EWC, before pruning | 3.00 [-1.30, 7.30] | 1 | tie | 3 |"
     assert rows[4] == "| skewness | EWC - MAS, before pruning | 1.00 [1.00, 1.00] | 0 | higher | 3 |"

@@ -137,12 +137,12 @@ def test_a_one_seed_row_shows_no_sd(tmp_path):
 
 
 def test_the_three_scenario_table_sits_beside_hsu_et_al():
-    from common import report
+    from common import document_tables
 
     runs = {"task": [run("ewc (lamb=10)", 0, 98.0), run("ewc (lamb=10)", 1, 96.0), run("anpyc_wo_np", 0, 97.0)],
             "domain": [run("ewc (lamb=1000)", 0, 60.0), run("ewc (lamb=1000)", 1, 62.0)],
             "class": [run("replay", 0, 90.0), run("replay", 1, 92.0), run("replay", 2, 94.0)]}
-    table = report.scenario_markdown(runs).splitlines()
+    table = document_tables.scenario_markdown(runs).splitlines()
     assert table[0].startswith("| method (ours; Hsu et al.'s) | task-IL ours | task-IL Hsu et al. |")
     rows = {line.split(" | ")[0][2:]: line.split(" | ")[1:] for line in table[2:]}
     assert rows["anpyc_wo_np"] == ["97.00", "-", "-", "-", "-", "- |"]  # no counterpart, one seed
@@ -150,11 +150,11 @@ def test_the_three_scenario_table_sits_beside_hsu_et_al():
     assert rows["ewc; Online EWC"] == ["97.00 ± 1.41", "98.04 ± 1.10", "61.00 ± 1.41", "57.33 ± 1.44", "-", "19.77 ± 0.04 |"]
     assert rows["replay; Naive rehearsal"][4:] == ["92.00 ± 2.00", "90.78 ± 0.85 |"]
     assert rows["-; SGD"][:2] == ["-", "97.98 ± 0.09"]  # theirs alone
-    assert list(rows)[0] == "anpyc_wo_np" and len(rows) == 2 + 1 + len(report.HSU2018_SPLIT_MNIST) - 2
+    assert list(rows)[0] == "anpyc_wo_np" and len(rows) == 2 + 1 + len(document_tables.HSU2018_SPLIT_MNIST) - 2
 
 
 def test_the_gan_table_sits_beside_memory_replay_gans():
-    from common import report
+    from common import document_tables
 
     def gan(method, seed, accuracy, fid, **config):
         r = run(method, seed, accuracy, **config)
@@ -164,7 +164,7 @@ def test_the_gan_table_sits_beside_memory_replay_gans():
     runs = [gan("ewc (lamb=10)", 0, 20.0, 100.0), gan("ewc (lamb=10)", 1, 24.0, 110.0),
             gan("anpyc_gan (lamb=1000)", 0, 30.0, 80.0), gan("anpyc_gan (lamb=1000)", 1, 30.0, 90.0),
             gan("replay-full", 0, 50.0, 40.0, script="baselines/generative_replay.py")]
-    table = report.mergan_markdown(runs).splitlines()
+    table = document_tables.mergan_markdown(runs).splitlines()
     assert table[0].startswith("| method (ours; Wu et al.'s) | judge accuracy (%), 10 tasks, ours | Wu et al., 10 tasks |")
     rows = {line.split(" | ")[0][2:]: line.split(" | ")[1:] for line in table[2:]}
     # 20 and 24: mean 22, sd 2 sqrt(2); FD 100 and 110: mean 105, sd 5 sqrt(2); EWC's published 77.03 and 70.62
@@ -172,16 +172,16 @@ def test_the_gan_table_sits_beside_memory_replay_gans():
     assert rows["anpyc_gan"] == ["30.00 ± 0.00", "-", "-", "85.00 ± 7.07 |"]
     assert rows["replay-full; MeRGAN-JTR"][:3] == ["50.00", "97.00", "97.93"]  # matched by its script, not its label
     assert list(rows)[:3] == ["replay-full; MeRGAN-JTR", "anpyc_gan", "ewc; EWC"]  # ours, best first; then theirs alone
-    assert rows["-; MeRGAN-RA"] == ["-", "97.01", "98.19", "- |"] and len(rows) == 3 + len(report.MERGAN_TABLE1) - 2
+    assert rows["-; MeRGAN-RA"] == ["-", "97.01", "98.19", "- |"] and len(rows) == 3 + len(document_tables.MERGAN_TABLE1) - 2
 
 
 def test_the_task_table_shows_each_task_when_learned_and_at_the_end():
-    from common import report
+    from common import document_tables
 
     runs = [run("a (c=1)", 0, 0.0), run("a (c=1)", 1, 0.0)]
     runs[0]["matrix"] = [[90.0], [80.0, 70.0], [60.0, 50.0, 40.0]]
     runs[1]["matrix"] = [[92.0], [82.0, 72.0], [62.0, 52.0, 44.0]]
-    table = report.tasks_markdown(runs, ["a"], [1, 3]).splitlines()
+    table = document_tables.tasks_markdown(runs, ["a"], [1, 3]).splitlines()
     assert table[0] == "| method | task 1 learned / final | task 3 learned |"
     assert table[2] == "| a | 91.0 / 61.0 | 42.0 |"  # task 1: (90 + 92) / 2 learned, (60 + 62) / 2 at the end
 
@@ -201,18 +201,18 @@ def test_a_gan_sweep_is_chosen_and_listed_by_its_validation_frechet_distance(tmp
 
 
 def test_a_generative_campaigns_figures_say_what_their_numbers_are(tmp_path, monkeypatch):
-    from common import report
+    from common import figures
 
     labels = {}
-    monkeypatch.setattr(report, "_save", lambda figure, path: labels.setdefault(path.name, figure.axes[0].get_ylabel()))
+    monkeypatch.setattr(figures, "_save", lambda figure, path: labels.setdefault(path.name, figure.axes[0].get_ylabel()))
     runs = [run("a", s, 50.0) for s in range(2)]
     for r in runs:
         r["matrix"] = [[90.0], [60.0, 80.0]]
         r["summary"]["fid"] = {"avg": [10.0, 30.0], "final_avg": 30.0, "bwt": -5.0, "forgetting": 5.0}
-    written = {path.name for path in report.plot_comparison(runs, tmp_path)}
+    written = {path.name for path in figures.plot_comparison(runs, tmp_path)}
     assert "average_fid.png" in written and labels["average_fid.png"] == "average Fréchet distance to the real test images"
     assert labels["average_accuracy.png"] == "average judge's accuracy on generated samples (%)"
     del runs[0]["summary"]["fid"], runs[1]["summary"]["fid"]
     labels.clear()
-    assert "average_fid.png" not in {path.name for path in report.plot_comparison(runs, tmp_path)}
+    assert "average_fid.png" not in {path.name for path in figures.plot_comparison(runs, tmp_path)}
     assert labels["average_accuracy.png"] == "average test accuracy (%)"

@@ -103,15 +103,15 @@ def test_an_interrupted_run_resumes_to_the_same_matrix_and_capacity(tmp_path):
 
 
 def test_free_capacity_of_packnet_and_of_anpyc_by_hand(tmp_path):
-    from common import report
+    from common import figures
 
     packnet_run = {"summary": {"free_capacity": [0.5, 0.2, 0.0]}, "config": {"model": "mlp", "hidden": [4, 2]}}
     anpyc_run = {"config": {"model": "mlp", "hidden": [4, 2]}, "summary": {"sparsity": [
         {"dense_0/kernel": 0.5, "dense_0/bias": 0.5, "dense_1/kernel": 0.25, "dense_1/bias": 0.0},
         {"dense_0/kernel": 0.0, "dense_0/bias": 0.0, "dense_1/kernel": 0.0, "dense_1/bias": 0.0}]}}
-    assert report.free_capacity(packnet_run) == [0.5, 0.2, 0.0]
+    assert figures.free_capacity(packnet_run) == [0.5, 0.2, 0.0]
     # kernels of 784 x 4 = 3136 and 4 x 2 = 8 weights: (0.5 * 3136 + 0.25 * 8) / 3144
-    assert report.free_capacity(anpyc_run) == pytest.approx([(1568 + 2) / 3144, 0.0])
-    assert report.free_capacity({"summary": {}, "config": {"model": "mlp"}}) is None
-    report.plot_free_capacity({"packnet": [packnet_run], "anpyc_wi_np": [anpyc_run]}, tmp_path / "free.png")
+    assert figures.free_capacity(anpyc_run) == pytest.approx([(1568 + 2) / 3144, 0.0])
+    assert figures.free_capacity({"summary": {}, "config": {"model": "mlp"}}) is None
+    figures.plot_free_capacity({"packnet": [packnet_run], "anpyc_wi_np": [anpyc_run]}, tmp_path / "free.png")
     assert (tmp_path / "free.png").stat().st_size > 0
