@@ -29,7 +29,7 @@ from pathlib import Path
 from common import cli, figures, report
 from common.errors import UserError
 from common.results import RESULTS
-from common.runner import RayRunner, run_script
+from common.runner import RayRunner, run_script, start_argv
 
 ROOT = Path(__file__).resolve().parent
 METHODS = {
@@ -179,13 +179,12 @@ def plan(argv: list[str]) -> tuple[cli.Parser, Campaign]:
 
 def planned_runs(argv: list[str]) -> dict[Path, tuple[str, list[str]]]:
     """Every run folder that compare.py with `argv` can make, whichever swept value is chosen: the
-    method's script and the flags the run starts with (as `common.runner.run_script` gives them)."""
+    method's script and the flags the run starts with (`common.runner.start_argv`)."""
     _, campaign = plan(argv)
-    runs = {folder: (method, run_argv) for _, method, _, folder, run_argv in campaign.jobs}
-    runs |= {folder / f"seed{s}": (campaign.methods[m], run_argv)
-             for m, values in campaign.swept.items() for _, folder, run_argv in values.values() for s in campaign.seeds}
-    return {folder: (METHODS[method], [*run_argv, "--seed", folder.name.removeprefix("seed"), "--out", str(folder)])
-            for folder, (method, run_argv) in runs.items()}
+    jobs = campaign.jobs + [(name, campaign.methods[m], s, folder / f"seed{s}", run_argv)
+                            for m, values in campaign.swept.items() for name, folder, run_argv in values.values()
+                            for s in campaign.seeds]
+    return {folder: (METHODS[method], start_argv(run_argv, seed, folder)) for _, method, seed, folder, run_argv in jobs}
 
 
 def main():

@@ -124,7 +124,8 @@ def importance_contrasts(stats: dict, alpha: float = 0.05) -> list[dict]:
     """Paired over seeds (one network per seed gives all three importances): for each statistic of
     POLARISATION, each pair of IMPORTANCE_PAIRS before pruning and each method after against before;
     the mean difference, its 95% CI, Holm's p over all of them, and "higher", "lower" or "tie"."""
-    per_seed = {m: {phase: {name: np.array(s["seeds"]) for name, s in by_name.items()} for phase, by_name in phases.items()}
+    per_seed = {m: {phase: {name: np.array(s["seeds"]) for name, s in statistics.items()}
+                    for phase, statistics in phases.items()}
                 for m, phases in stats["statistics"].items()}
     contrasts = []
     for name in POLARISATION:

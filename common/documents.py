@@ -55,11 +55,10 @@ def expected(kind: str, folder: Path, options: dict, load=runs_of) -> str:
     """The table that a marker asks for; `load` gives a folder's runs (runs_of, or a cached copy)."""
     if kind == "summary":
         return document_tables.summary_markdown({name: load(folder / name) for name in options["campaigns"].split(",")})
-    if kind == "importance":
-        stats = [json.loads((part / "stats.json").read_text()) for part in (folder, folder.parent / options["authors"])]
-        return document_tables.importance_markdown(*stats)
-    if kind == "contrasts":
-        return document_tables.importance_contrasts_markdown(json.loads((folder / "stats.json").read_text()))
+    if kind in ("importance", "contrasts"):
+        stats = [json.loads((part / "stats.json").read_text()) for part in stats_folders(kind, folder, options)]
+        table = document_tables.importance_markdown if kind == "importance" else document_tables.importance_contrasts_markdown
+        return table(*stats)
     runs = load(folder)
     if kind == "scenarios":
         others = {scenario: load(folder.parent / options[scenario]) for scenario in ("domain", "class")}
@@ -79,11 +78,15 @@ def parse(marker: re.Match, base: Path) -> tuple[str, Path, dict]:
     return marker.group(1), base / marker.group(2), dict(option.split("=", 1) for option in marker.group(3).split())
 
 
+def stats_folders(kind: str, folder: Path, options: dict) -> list[Path]:
+    """The folders of cal_importance_distribution.py whose stats.json an importance marker reads."""
+    return [folder] + ([folder.parent / options["authors"]] if kind == "importance" else [])
+
+
 def has_runs(kind: str, folder: Path, options: dict) -> bool:
     """Whether every folder that a marker names holds finished runs."""
     if kind in ("importance", "contrasts"):
-        parts = [folder] + ([folder.parent / options["authors"]] if kind == "importance" else [])
-        return all((part / "stats.json").exists() for part in parts)
+        return all((part / "stats.json").exists() for part in stats_folders(kind, folder, options))
     parts = [folder / name for name in options["campaigns"].split(",")] if kind == "summary" else [folder]
     return all(report.load_runs(part) for part in parts)
 

@@ -19,13 +19,18 @@ from common.results import make_folder, write_atomic
 CHECKPOINT = "checkpoint.npz"
 
 
+def start_argv(argv: list, seed: int, folder: Path) -> list:
+    """The flags a job's run starts with: its method's and protocol's, then its seed and folder."""
+    return [*argv, "--seed", str(seed), "--out", str(folder), "--overwrite"]
+
+
 def run_script(script: str, folder: Path, seed: int, argv: list, cwd) -> tuple[int, bool]:
     """Run `script` (a path relative to `cwd`) into `folder`, its output in folder/log.txt; returns the
     exit code and whether it resumed an interrupted run."""
     folder.mkdir(parents=True, exist_ok=True)
     resume = (folder / CHECKPOINT).exists()
     # Without a checkpoint, whatever an earlier attempt left (it died before its first task ended) is replaced.
-    argv = ["--resume", str(folder)] if resume else [*argv, "--seed", str(seed), "--out", str(folder), "--overwrite"]
+    argv = ["--resume", str(folder)] if resume else start_argv(argv, seed, folder)
     with open(folder / "log.txt", "a" if resume else "w") as log:
         code = subprocess.call([sys.executable, script, *argv], cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     return code, resume
