@@ -5,7 +5,7 @@ common/documents.py recomputes each from its folder.
 """
 import numpy as np
 
-from common.report import (by_name, cell, difference_statistics, final_accuracy, holm, is_vae, mean_pm_sd,
+from common.report import (by_name, cell, difference_statistics, final_accuracy, holm_verdicts, is_vae, mean_pm_sd,
                            mean_std, method_name, script_name, table_rows, verdicts)
 
 
@@ -135,10 +135,7 @@ def importance_contrasts(stats: dict, alpha: float = 0.05) -> list[dict]:
         for m in per_seed:
             contrasts.append({"statistic": name, "comparison": f"{m}, after - before pruning",
                               **difference_statistics(list(per_seed[m]["after"][name] - per_seed[m]["before"][name]))})
-    for contrast, adjusted in zip(contrasts, holm([c["p_value"] for c in contrasts])):
-        contrast["p_holm"] = adjusted
-        contrast["verdict"] = "tie" if not adjusted < alpha else "higher" if contrast["diff"] > 0 else "lower"
-    return contrasts
+    return holm_verdicts(contrasts, ("higher", "lower"), alpha)
 
 
 def importance_contrasts_markdown(stats: dict) -> str:

@@ -232,12 +232,18 @@ def verdicts(runs, alpha: float = 0.05) -> list[dict]:
     value = final_nll if vae else final_accuracy
     pairs = [dict(first=a, second=b) | paired_difference(groups[a], groups[b], value)
              for i, a in enumerate(ranked) for b in ranked[i + 1:]]
-    for pair, adjusted in zip(pairs, holm([pair["p_value"] for pair in pairs])):
-        better = -pair["diff"] if vae else pair["diff"]
-        pair["p_holm"] = adjusted
-        pair["verdict"] = ("n/a" if np.isnan(adjusted) else "tie" if adjusted >= alpha
-                           else "above" if better > 0 else "below")
-    return pairs
+    return holm_verdicts(pairs, ("below", "above") if vae else ("above", "below"), alpha)
+
+
+def holm_verdicts(contrasts: list[dict], words: tuple[str, str], alpha: float = 0.05) -> list[dict]:
+    """Adds to each contrast (a dict with "diff" and "p_value") Holm's p over all of them and a verdict:
+    words[0] where the difference is positive and significant at `alpha` after adjustment, words[1]
+    where it is negative, "tie" where it is not significant, "n/a" where there is no p (too few seeds)."""
+    for contrast, adjusted in zip(contrasts, holm([c["p_value"] for c in contrasts])):
+        contrast["p_holm"] = adjusted
+        contrast["verdict"] = ("n/a" if np.isnan(adjusted) else "tie" if adjusted >= alpha
+                               else words[0] if contrast["diff"] > 0 else words[1])
+    return contrasts
 
 
 def write_verdicts(runs, folder: Path) -> str:

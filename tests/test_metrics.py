@@ -65,10 +65,15 @@ def test_vae_tables_pair_and_rank_by_negative_elbo():
                    "nll": {"final_avg": nll, "bwt": 0.0, "forgetting": 0.0}}
         return {"method": method, "seed": seed, "summary": summary, "config": {"seed": seed}, "provenance": []}
 
-    # lower ELBO first, though its sample accuracy is lower; differences -10, -12: mean -11
-    runs = [vae("a", 0, 120.0, 90.0), vae("a", 1, 118.0, 91.0), vae("ref", 0, 130.0, 95.0), vae("ref", 1, 130.0, 96.0)]
+    # lower ELBO first, though its sample accuracy is lower; differences -10, -12, -11: mean -11, and
+    # the lower ELBO ranks above (t = -11 sqrt 3 on 2 degrees of freedom: p = 0.0027)
+    runs = [vae("a", 0, 120.0, 90.0), vae("a", 1, 118.0, 91.0), vae("a", 2, 119.0, 90.0),
+            vae("ref", 0, 130.0, 95.0), vae("ref", 1, 130.0, 96.0), vae("ref", 2, 130.0, 95.0)]
     rows = report.table_rows(runs, reference="ref")
     assert [r["method"] for r in rows] == ["a", "ref"] and rows[0]["diff"] == pytest.approx(-11.0)
+    [pair] = report.verdicts(runs)
+    assert (pair["first"], pair["second"], pair["verdict"]) == ("a", "ref", "above")
+    assert pair["p_holm"] == pytest.approx(1 - (363 / 365) ** 0.5, rel=1e-3)
 
 
 def test_gan_tables_rank_by_judge_accuracy_and_show_the_frechet_distance():
