@@ -26,9 +26,10 @@ Conventions (README.md, results/README.md and docs/importance.md):
 - a "mean ± sd" quoted in the text must be one that a table of the document shows, so that a rerun
   that moves a number leaves no stale copy of it in the prose;
 - `[verdict: A above B]` (or `below`, `tie`) in the text: the verdict of methods A and B (by name, without
-  a swept value) in the nearest verdict table above it. A sentence with a comparative word ("above",
-  "below", "beats", "ties", "trails", "higher", "lower", "outperforms") in a section that has a verdict
-  table must carry one.
+  a swept value) in the nearest verdict table above it; `[verdict: A above B in CAMPAIGN]`: in the
+  verdict table of CAMPAIGN, one of the columns of the nearest summary table above it. A sentence with
+  a comparative word ("above", "below", "beats", "ties", "trails", "higher", "lower", "outperforms") in
+  a section that has a verdict or a summary table must carry one.
 """
 import functools
 import json
@@ -41,7 +42,7 @@ from common.provenance import ROOT
 
 MARKER = re.compile(r"<!-- (table|verdicts|scenarios|summary|mergan|tasks|importance|contrasts): (\S+)((?: \w+=\S+)*) -->")
 DOCUMENTS = ["README.md", "results/README.md", "docs/importance.md"]
-VERDICT = re.compile(r"\[verdict: (\S+) (above|below|tie) (\S+)\]")
+VERDICT = re.compile(r"\[verdict: ([^\s\]]+) (above|below|tie) ([^\s\]]+)(?: in ([^\s\]]+))?\]")
 MEAN_SD = re.compile(r"-?\d+\.\d+ ± \d+\.\d+")  # "mean ± sd", as the tables print it
 COMPARATIVE = re.compile(r"\b(above|below|beats?|ties?|tied|trails?|higher|lower|outperforms?)\b", re.IGNORECASE)
 
@@ -103,7 +104,7 @@ def block_after(lines: list[str], index: int) -> str:
 
 def check(document: str, base: Path) -> list[str]:
     """Every way `document` disagrees with its data, one line each (folders relative to `base`)."""
-    problems, lines, verdicts = [], document.splitlines(), None
+    problems, lines, verdicts, summary = [], document.splitlines(), None, {}
     load = functools.cache(runs_of)  # a folder's runs, read once per check (a verdicts marker uses them twice)
     tables = "\n".join(line for line in lines if line.startswith("|"))
     text = " ".join(line for line in lines if not line.startswith("|"))
@@ -111,7 +112,7 @@ def check(document: str, base: Path) -> list[str]:
         if quoted not in tables:
             problems.append(f"{quoted} in the text is in no table of the document")
     for section in re.split(r"\n(?=#)", document):
-        if "<!-- verdicts:" not in section:
+        if "<!-- verdicts:" not in section and "<!-- summary:" not in section:
             continue
         prose = re.sub(r"\|.*\|", "", re.sub(r"<!--.*?-->", "", section))  # without tables and markers
         for sentence in re.split(r"(?<=[.;!?])\s+|\n\s*\n", prose):
@@ -127,20 +128,31 @@ def check(document: str, base: Path) -> list[str]:
             if block_after(lines, i) != expected(kind, folder, options, load):
                 problems.append(f"the {kind} of {marker.group(2)} (line {i + 2}) is not what its runs give")
             if kind == "verdicts":
-                verdicts = {(report.method_name(p["first"]), report.method_name(p["second"])): p["verdict"]
-                            for p in report.verdicts(load(folder))}
+                verdicts = pair_verdicts(load(folder))
+            if kind == "summary":
+                summary = {name: folder / name for name in options["campaigns"].split(",")}
         prose = re.sub(r"`[^`]*`", "", line)  # not in `code`: an example
         if prose.count("[verdict:") != len(VERDICT.findall(prose)):
             problems.append(f"line {i + 1}: a [verdict: ...] that is not one whole tag on one line")
-        for a, word, b in VERDICT.findall(prose):
-            if verdicts is None:
-                problems.append(f"line {i + 1}: [verdict: {a} {word} {b}] before any verdict table")
+        for a, word, b, campaign in VERDICT.findall(prose):
+            tag = f"[verdict: {a} {word} {b}" + (f" in {campaign}]" if campaign else "]")
+            if campaign and campaign not in summary:
+                problems.append(f"line {i + 1}: {tag}, but no summary table above it has {campaign}")
                 continue
+            if not campaign and verdicts is None:
+                problems.append(f"line {i + 1}: {tag} before any verdict table")
+                continue
+            table = pair_verdicts(load(summary[campaign])) if campaign else verdicts
             flipped = {"above": "below", "below": "above", "tie": "tie"}
-            got = verdicts.get((a, b)) or flipped.get(verdicts.get((b, a)))
+            got = table.get((a, b)) or flipped.get(table.get((b, a)))
             if got != word:
-                problems.append(f"line {i + 1}: [verdict: {a} {word} {b}], but the verdict table says {got}")
+                problems.append(f"line {i + 1}: {tag}, but the verdict table says {got}")
     return problems
+
+
+def pair_verdicts(runs) -> dict:
+    """(A, B) -> the verdict of A against B, by method names without a swept value (`report.verdicts`)."""
+    return {(report.method_name(p["first"]), report.method_name(p["second"])): p["verdict"] for p in report.verdicts(runs)}
 
 
 def refresh(document: str, base: Path) -> str:

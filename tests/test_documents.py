@@ -75,6 +75,13 @@ def test_the_check_finds_a_wrong_cell_a_wrong_verdict_and_an_untagged_comparison
     assert any("a comparative sentence without" in problem for problem in check(untagged, tmp_path))
     broken = good.replace(f"[verdict: {first} {verdict} {second}]", f"[verdict: {first}\n{verdict} {second}]")
     assert any("not one whole tag on one line" in problem for problem in check(broken, tmp_path))
+    # below a summary table, a tag names the campaign (a column) whose verdict table it quotes
+    across = good + f"\nAcross campaigns, the same [verdict: {first} {verdict} {second} in campaign].\n"
+    assert check(across, tmp_path) == []
+    assert any("but the verdict table says" in problem for problem in check(across.replace(f"{verdict} {second} in", f"{other} {second} in"), tmp_path))
+    assert any("no summary table above it has elsewhere" in problem for problem in check(across.replace("in campaign]", "in elsewhere]"), tmp_path))
+    summary_only = f"## Summary\n\n<!-- summary: . campaigns=campaign -->\n{summary}\nfinetuning ends higher than sgd_frozen.\n"
+    assert any("a comparative sentence without" in problem for problem in check(summary_only, tmp_path))
 
 
 def test_the_importance_contrasts_are_paired_over_seeds_and_holm_adjusted():
