@@ -28,8 +28,8 @@ Conventions (README.md, results/README.md and docs/importance.md):
 - `[verdict: A above B]` (or `below`, `tie`) in the text: the verdict of methods A and B (by name, without
   a swept value) in the nearest verdict table above it; `[verdict: A above B in CAMPAIGN]`: in the
   verdict table of CAMPAIGN, one of the columns of the nearest summary table above it. A sentence with
-  a comparative word ("above", "below", "beats", "ties", "trails", "higher", "lower", "outperforms") in
-  a section that has a verdict or a summary table must carry one.
+  a comparative word ("above", "below", "beats", "ties", "trails", "higher", "lower", "highest",
+  "lowest", "outperforms", "separated") in a section that has a verdict or a summary table must carry one.
 """
 import functools
 import json
@@ -44,7 +44,8 @@ MARKER = re.compile(r"<!-- (table|verdicts|scenarios|summary|mergan|tasks|import
 DOCUMENTS = ["README.md", "results/README.md", "docs/importance.md"]
 VERDICT = re.compile(r"\[verdict: ([^\s\]]+) (above|below|tie) ([^\s\]]+)(?: in ([^\s\]]+))?\]")
 MEAN_SD = re.compile(r"-?\d+\.\d+ ± \d+\.\d+")  # "mean ± sd", as the tables print it
-COMPARATIVE = re.compile(r"\b(above|below|beats?|ties?|tied|trails?|higher|lower|outperforms?)\b", re.IGNORECASE)
+COMPARATIVE = re.compile(r"\b(above|below|beats?|ties?|tied|trails?|higher|lower|highest|lowest|outperforms?|separated)\b",
+                         re.IGNORECASE)
 
 
 def runs_of(folder: Path) -> list:
