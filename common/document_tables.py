@@ -6,7 +6,7 @@ common/documents.py recomputes each from its folder.
 import numpy as np
 
 from common.report import (by_name, cell, difference_statistics, final_accuracy, holm_verdicts, is_vae, mean_pm_sd,
-                           mean_std, method_name, script_name, table_rows, verdicts)
+                           mean_std, method_name, paired_difference, script_name, table_rows, verdicts)
 
 
 # Hsu et al. (2018), "Re-evaluating continual learning scenarios", Table 2: split MNIST, 10 runs, final
@@ -77,6 +77,30 @@ def tasks_markdown(runs, methods: list[str], tasks: list[int]) -> str:
             final = np.mean([run["matrix"][-1][t - 1] for run in groups[method]])
             cells.append(f"{learned:.1f}" + (f" / {final:.1f}" if t < last else ""))
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def task_contrasts(runs, first: str, second: str, tasks: list[int], alpha: float = 0.05) -> list[dict]:
+    """Method `first` against `second` (by name, without a swept value) on chosen tasks, paired by seed:
+    each task's accuracy when learned and after the last task (the last task only when learned), the
+    difference, its 95% CI, Holm's p over the table's contrasts, and "above", "below" or "tie"."""
+    groups = by_name(runs)
+    last = len(groups[first][0]["matrix"])
+    contrasts = []
+    for t in tasks:
+        for phase, row in (("learned", t - 1), ("final", last - 1))[: 2 if t < last else 1]:
+            difference = paired_difference(groups[first], groups[second], lambda run: run["matrix"][row][t - 1])
+            contrasts.append({"task": t, "phase": phase} | difference)
+    return holm_verdicts(contrasts, ("above", "below"), alpha)
+
+
+def task_contrasts_markdown(runs, first: str, second: str, tasks: list[int]) -> str:
+    """`task_contrasts` as a Markdown table."""
+    lines = [f"| task | {first} - {second}, accuracy (%) [95% CI] | p (Holm) | verdict | seeds |", "|---|---|---|---|---|"]
+    for c in task_contrasts(runs, first, second, tasks):
+        diff, ci = c["diff"], c["diff_ci95"]
+        lines.append(f"| {c['task']} {c['phase']} | {cell(diff, '+.2f')} [{cell(diff - ci, '+.2f')}, {cell(diff + ci, '+.2f')}] | "
+                     f"{cell(c['p_holm'], '.2g')} | {c['verdict']} | {c['pairs']} |")
     return "\n".join(lines) + "\n"
 
 

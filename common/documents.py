@@ -15,6 +15,8 @@ Conventions (README.md, results/README.md and docs/importance.md):
   table of the three campaigns beside Hsu et al.'s numbers;
 - `<!-- tasks: FOLDER methods=A,B,... tasks=1,5,... -->` before a table: those tasks' accuracy when
   learned and at the end, per method (`document_tables.tasks_markdown`);
+- `<!-- task-contrasts: FOLDER pair=A,B tasks=1,10,... -->` before a table: method A against B on those
+  tasks, when learned and at the end, paired by seed and Holm-adjusted (`document_tables.task_contrasts`);
 - `<!-- mergan: FOLDER -->` before a table: the GAN campaign FOLDER beside Memory Replay GANs' Table 1
   (`document_tables.mergan_markdown`);
 - `<!-- summary: FOLDER campaigns=A,B,... -->` before a table: one table across the campaigns
@@ -27,7 +29,9 @@ Conventions (README.md, results/README.md and docs/importance.md):
   that moves a number leaves no stale copy of it in the prose;
 - `[verdict: A above B]` (or `below`, `tie`) in the text: the verdict of methods A and B (by name, without
   a swept value) in the nearest verdict table above it; `[verdict: A above B in CAMPAIGN]`: in the
-  verdict table of CAMPAIGN, one of the columns of the nearest summary table above it. A sentence with
+  verdict table of CAMPAIGN, one of the columns of the nearest summary table above it;
+  `[verdict: A above B on task 10 learned]` (or `final`): in the nearest task-contrasts table above it.
+  A sentence with
   a comparative word ("above", "below", "beats", "ties", "trails", "higher", "lower", "highest",
   "lowest", "outperforms", "separated") in a section that has a verdict or a summary table must carry one.
 """
@@ -40,9 +44,9 @@ from pathlib import Path
 from common import document_tables, report
 from common.provenance import ROOT
 
-MARKER = re.compile(r"<!-- (table|verdicts|scenarios|summary|mergan|tasks|importance|contrasts): (\S+)((?: \w+=\S+)*) -->")
+MARKER = re.compile(r"<!-- (table|verdicts|scenarios|summary|mergan|tasks|task-contrasts|importance|contrasts): (\S+)((?: \w+=\S+)*) -->")
 DOCUMENTS = ["README.md", "results/README.md", "docs/importance.md"]
-VERDICT = re.compile(r"\[verdict: ([^\s\]]+) (above|below|tie) ([^\s\]]+)(?: in ([^\s\]]+))?\]")
+VERDICT = re.compile(r"\[verdict: ([^\s\]]+) (above|below|tie) ([^\s\]]+)(?: in ([^\s\]]+))?(?: on task (\d+) (learned|final))?\]")
 MEAN_SD = re.compile(r"-?\d+\.\d+ ± \d+\.\d+")  # "mean ± sd", as the tables print it
 COMPARATIVE = re.compile(r"\b(above|below|beats?|ties?|tied|trails?|higher|lower|highest|lowest|outperforms?|separated)\b",
                          re.IGNORECASE)
@@ -70,7 +74,9 @@ def expected(kind: str, folder: Path, options: dict, load=runs_of) -> str:
     if kind == "mergan":
         return document_tables.mergan_markdown(runs)
     if kind == "tasks":
-        return document_tables.tasks_markdown(runs, options["methods"].split(","), [int(t) for t in options["tasks"].split(",")])
+        return document_tables.tasks_markdown(runs, options["methods"].split(","), task_list(options))
+    if kind == "task-contrasts":
+        return document_tables.task_contrasts_markdown(runs, *options["pair"].split(","), task_list(options))
     reference = options.get("reference")
     return report.table_markdown(report.table_rows(runs, reference=reference), reference)
 
@@ -78,6 +84,11 @@ def expected(kind: str, folder: Path, options: dict, load=runs_of) -> str:
 def parse(marker: re.Match, base: Path) -> tuple[str, Path, dict]:
     """A marker's kind, its folder (relative to `base`) and its options."""
     return marker.group(1), base / marker.group(2), dict(option.split("=", 1) for option in marker.group(3).split())
+
+
+def task_list(options: dict) -> list[int]:
+    """A marker's tasks=1,5,10 option."""
+    return [int(t) for t in options["tasks"].split(",")]
 
 
 def stats_folders(kind: str, folder: Path, options: dict) -> list[Path]:
@@ -105,7 +116,7 @@ def block_after(lines: list[str], index: int) -> str:
 
 def check(document: str, base: Path) -> list[str]:
     """Every way `document` disagrees with its data, one line each (folders relative to `base`)."""
-    problems, lines, verdicts, summary = [], document.splitlines(), None, {}
+    problems, lines, verdicts, summary, per_task = [], document.splitlines(), None, {}, None
     load = functools.cache(runs_of)  # a folder's runs, read once per check (a verdicts marker uses them twice)
     tables = "\n".join(line for line in lines if line.startswith("|"))
     text = " ".join(line for line in lines if not line.startswith("|"))
@@ -132,20 +143,23 @@ def check(document: str, base: Path) -> list[str]:
                 verdicts = pair_verdicts(load(folder))
             if kind == "summary":
                 summary = {name: folder / name for name in options["campaigns"].split(",")}
+            if kind == "task-contrasts":
+                a, b = options["pair"].split(",")
+                per_task = {(a, b, str(c["task"]), c["phase"]): c["verdict"]
+                            for c in document_tables.task_contrasts(load(folder), a, b, task_list(options))}
         prose = re.sub(r"`[^`]*`", "", line)  # not in `code`: an example
         if prose.count("[verdict:") != len(VERDICT.findall(prose)):
             problems.append(f"line {i + 1}: a [verdict: ...] that is not one whole tag on one line")
-        for a, word, b, campaign in VERDICT.findall(prose):
-            tag = f"[verdict: {a} {word} {b}" + (f" in {campaign}]" if campaign else "]")
+        for tag, a, word, b, campaign, task, phase in ((m.group(0), *m.groups()) for m in VERDICT.finditer(prose)):
             if campaign and campaign not in summary:
                 problems.append(f"line {i + 1}: {tag}, but no summary table above it has {campaign}")
                 continue
-            if not campaign and verdicts is None:
-                problems.append(f"line {i + 1}: {tag} before any verdict table")
+            table, key = ((pair_verdicts(load(summary[campaign])), ()) if campaign else (per_task, (task, phase)) if task
+                          else (verdicts, ()))
+            if table is None:
+                problems.append(f"line {i + 1}: {tag} before any {'task-contrasts' if task else 'verdict'} table")
                 continue
-            table = pair_verdicts(load(summary[campaign])) if campaign else verdicts
-            flipped = {"above": "below", "below": "above", "tie": "tie"}
-            got = table.get((a, b)) or flipped.get(table.get((b, a)))
+            got = table.get((a, b, *key)) or {"above": "below", "below": "above", "tie": "tie"}.get(table.get((b, a, *key)))
             if got != word:
                 problems.append(f"line {i + 1}: {tag}, but the verdict table says {got}")
     return problems

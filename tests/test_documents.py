@@ -2,6 +2,7 @@
 comparative word carries the verdict it rests on (common/documents.py has the conventions)."""
 import json
 
+import numpy as np
 import pytest
 
 from common import document_tables, report
@@ -66,6 +67,7 @@ def test_the_check_finds_a_wrong_cell_a_wrong_verdict_and_an_untagged_comparison
     assert "the table of campaign (line 4) is not what its runs give" in check(wrong_cell, tmp_path)
     assert refresh(wrong_cell, tmp_path) == good
     other = {"above": "below", "below": "tie", "tie": "above"}[verdict]
+    flip = {"above": "below", "below": "above", "tie": "tie"}
     wrong_verdict = good.replace(f"[verdict: {first} {verdict} {second}]", f"[verdict: {first} {other} {second}]")
     assert any("but the verdict table says" in problem for problem in check(wrong_verdict, tmp_path))
     quoted = cells[1]  # the first method's "mean ± sd", quoted in the text: fine; a stale number is not
@@ -80,6 +82,22 @@ def test_the_check_finds_a_wrong_cell_a_wrong_verdict_and_an_untagged_comparison
     assert check(across, tmp_path) == []
     assert any("but the verdict table says" in problem for problem in check(across.replace(f"{verdict} {second} in", f"{other} {second} in"), tmp_path))
     assert any("no summary table above it has elsewhere" in problem for problem in check(across.replace("in campaign]", "in elsewhere]"), tmp_path))
+    # per task: a task-contrasts table, paired by seed, and tags that name the task
+    contrasts = document_tables.task_contrasts(runs, "finetuning", "sgd_frozen", [1, 2])
+    assert [(c["task"], c["phase"]) for c in contrasts] == [(1, "learned"), (1, "final"), (2, "learned")]
+    task_1_final = {(r["method"], r["seed"]): r["matrix"][-1][0] for r in runs}
+    by_hand = np.mean([task_1_final["finetuning", s] - task_1_final["sgd_frozen", s] for s in (0, 1)])
+    assert contrasts[1]["diff"] == pytest.approx(by_hand) and contrasts[1]["pairs"] == 2
+    final = contrasts[1]["verdict"]
+    table = document_tables.task_contrasts_markdown(runs, "finetuning", "sgd_frozen", [1, 2])
+    per_task = (good + f"\n<!-- task-contrasts: campaign pair=finetuning,sgd_frozen tasks=1,2 -->\n{table}\n"
+                f"On task 1 at the end [verdict: sgd_frozen {flip[final]} finetuning on task 1 final].\n")
+    assert check(per_task, tmp_path) == []
+    another = {"above": "below", "below": "tie", "tie": "above"}[flip[final]]
+    wrong = per_task.replace(f"{flip[final]} finetuning on task 1", f"{another} finetuning on task 1")
+    assert any("but the verdict table says" in problem for problem in check(wrong, tmp_path))
+    assert any("before any task-contrasts table" in problem
+               for problem in check(good + "\nOn task 1 [verdict: sgd_frozen tie finetuning on task 1 final].\n", tmp_path))
     summary_only = f"## Summary\n\n<!-- summary: . campaigns=campaign -->\n{summary}\nfinetuning ends higher than sgd_frozen.\n"
     assert any("a comparative sentence without" in problem for problem in check(summary_only, tmp_path))
 
