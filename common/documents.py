@@ -31,9 +31,9 @@ Conventions (README.md, results/README.md and docs/importance.md):
   a swept value) in the nearest verdict table above it; `[verdict: A above B in CAMPAIGN]`: in the
   verdict table of CAMPAIGN, one of the columns of the nearest summary table above it;
   `[verdict: A above B on task 10 learned]` (or `final`): in the nearest task-contrasts table above it.
-  A sentence with
-  a comparative word ("above", "below", "beats", "ties", "trails", "higher", "lower", "highest",
-  "lowest", "outperforms", "separated") in a section that has a verdict or a summary table must carry one.
+  A sentence with a comparative word ("above", "below", "beats", "ties", "trails", "higher", "lower",
+  "highest", "lowest", "outperforms", "separated") in a section that has a verdict or a summary table
+  must carry one.
 """
 import functools
 import json
