@@ -5,8 +5,8 @@ common/documents.py recomputes each from its folder.
 """
 import numpy as np
 
-from common.report import (by_name, cell, difference_statistics, final_accuracy, holm_verdicts, is_vae, mean_pm_sd,
-                           mean_std, method_name, paired_difference, script_name, table_rows, verdicts)
+from common.report import (by_name, cell, difference_cell, difference_statistics, final_accuracy, holm_verdicts, is_vae,
+                           mean_pm_sd, mean_std, method_name, paired_difference, script_name, table_rows, verdicts)
 
 
 # Hsu et al. (2018), "Re-evaluating continual learning scenarios", Table 2: split MNIST, 10 runs, final
@@ -98,9 +98,7 @@ def task_contrasts_markdown(runs, first: str, second: str, tasks: list[int]) -> 
     """`task_contrasts` as a Markdown table."""
     lines = [f"| task | {first} - {second}, accuracy (%) [95% CI] | p (Holm) | verdict | seeds |", "|---|---|---|---|---|"]
     for c in task_contrasts(runs, first, second, tasks):
-        diff, ci = c["diff"], c["diff_ci95"]
-        lines.append(f"| {c['task']} {c['phase']} | {cell(diff, '+.2f')} [{cell(diff - ci, '+.2f')}, {cell(diff + ci, '+.2f')}] | "
-                     f"{cell(c['p_holm'], '.2g')} | {c['verdict']} | {c['pairs']} |")
+        lines.append(f"| {c['task']} {c['phase']} | {difference_cell(c)} | {cell(c['p_holm'], '.2g')} | {c['verdict']} | {c['pairs']} |")
     return "\n".join(lines) + "\n"
 
 

@@ -118,6 +118,7 @@ def check(document: str, base: Path) -> list[str]:
     """Every way `document` disagrees with its data, one line each (folders relative to `base`)."""
     problems, lines, verdicts, summary, per_task = [], document.splitlines(), None, {}, None
     load = functools.cache(runs_of)  # a folder's runs, read once per check (a verdicts marker uses them twice)
+    verdicts_of = functools.cache(lambda folder: pair_verdicts(load(folder)))  # a campaign's, once per check
     tables = "\n".join(line for line in lines if line.startswith("|"))
     text = " ".join(line for line in lines if not line.startswith("|"))
     for quoted in MEAN_SD.findall(re.sub(r"\s+", " ", text)):
@@ -140,7 +141,7 @@ def check(document: str, base: Path) -> list[str]:
             if block_after(lines, i) != expected(kind, folder, options, load):
                 problems.append(f"the {kind} of {marker.group(2)} (line {i + 2}) is not what its runs give")
             if kind == "verdicts":
-                verdicts = pair_verdicts(load(folder))
+                verdicts = verdicts_of(folder)
             if kind == "summary":
                 summary = {name: folder / name for name in options["campaigns"].split(",")}
             if kind == "task-contrasts":
@@ -154,7 +155,7 @@ def check(document: str, base: Path) -> list[str]:
             if campaign and campaign not in summary:
                 problems.append(f"line {i + 1}: {tag}, but no summary table above it has {campaign}")
                 continue
-            table, key = ((pair_verdicts(load(summary[campaign])), ()) if campaign else (per_task, (task, phase)) if task
+            table, key = ((verdicts_of(summary[campaign]), ()) if campaign else (per_task, (task, phase)) if task
                           else (verdicts, ()))
             if table is None:
                 problems.append(f"line {i + 1}: {tag} before any {'task-contrasts' if task else 'verdict'} table")

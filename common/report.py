@@ -259,10 +259,8 @@ def verdicts_markdown(runs) -> str:
     lines = [f"| method | vs | difference in {number} [95% CI] | p | p (Holm) | verdict | seeds |",
              "|---|---|---|---|---|---|---|"]
     for pair in verdicts(runs):
-        diff, ci = pair["diff"], pair["diff_ci95"]
-        lines.append(f"| {pair['first']} | {pair['second']} | {cell(diff, '+.2f')} [{cell(diff - ci, '+.2f')}, "
-                     f"{cell(diff + ci, '+.2f')}] | {cell(pair['p_value'], '.2g')} | {cell(pair['p_holm'], '.2g')} | "
-                     f"{pair['verdict']} | {pair['pairs']} |")
+        lines.append(f"| {pair['first']} | {pair['second']} | {difference_cell(pair)} | {cell(pair['p_value'], '.2g')} | "
+                     f"{cell(pair['p_holm'], '.2g')} | {pair['verdict']} | {pair['pairs']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -304,6 +302,12 @@ def cell(value, fmt=".2f") -> str:
     return "n/a" if value is None or np.isnan(value) else format(value, fmt)
 
 
+def difference_cell(difference: dict) -> str:
+    """A paired difference (`difference_statistics`) as "+1.23 [+0.45, +2.01]": the mean and its 95% CI."""
+    diff, ci = difference["diff"], difference["diff_ci95"]
+    return f"{cell(diff, '+.2f')} [{cell(diff - ci, '+.2f')}, {cell(diff + ci, '+.2f')}]"
+
+
 def _half_width(ci: float) -> str:
     return "n/a" if np.isnan(ci) else f"± {cell(ci)}"
 
@@ -342,8 +346,6 @@ def table_markdown(rows, reference: str | None = None) -> str:
         if paired and r.get("reference"):
             cells += ["(reference)", ""]
         elif paired:
-            diff, ci = r["diff"], r["diff_ci95"]
-            cells += [f"{cell(diff, '+.2f')} [{cell(diff - ci, '+.2f')}, {cell(diff + ci, '+.2f')}]",
-                      cell(r["p_value"], ".2g")]
+            cells += [difference_cell(r), cell(r["p_value"], ".2g")]
         lines.append("| " + " | ".join(cells + [str(r["seeds"]), r["code"]]) + " |")
     return "\n".join(lines) + "\n"
