@@ -30,7 +30,9 @@ Conventions (README.md, results/README.md and docs/importance.md):
 - `[verdict: A above B]` (or `below`, `tie`) in the text: the verdict of methods A and B (by name, without
   a swept value) in the nearest verdict table above it; `[verdict: A above B in CAMPAIGN]`: in the
   verdict table of CAMPAIGN, one of the columns of the nearest summary table above it;
-  `[verdict: A above B on task 10 learned]` (or `final`): in the nearest task-contrasts table above it.
+  `[verdict: A above B on task 10 learned]` (or `final`): in the nearest task-contrasts table above it;
+  `[verdict: A above B in CAMPAIGN on task 10 learned]`: in the task-contrasts table of CAMPAIGN above it
+  (its Holm adjustment is over that table's tasks, so a per-task verdict exists only where one is shown).
   A sentence with a comparative word ("above", "below", "beats", "ties", "trails", "higher", "lower",
   "highest", "lowest", "outperforms", "separated") in a section that has a verdict or a summary table
   must carry one.
@@ -116,7 +118,7 @@ def block_after(lines: list[str], index: int) -> str:
 
 def check(document: str, base: Path) -> list[str]:
     """Every way `document` disagrees with its data, one line each (folders relative to `base`)."""
-    problems, lines, verdicts, summary, per_task = [], document.splitlines(), None, {}, None
+    problems, lines, verdicts, summary, per_task, per_task_of = [], document.splitlines(), None, {}, None, {}
     load = functools.cache(runs_of)  # a folder's runs, read once per check (a verdicts marker uses them twice)
     verdicts_of = functools.cache(lambda folder: pair_verdicts(load(folder)))  # a campaign's, once per check
     tables = "\n".join(line for line in lines if line.startswith("|"))
@@ -148,15 +150,19 @@ def check(document: str, base: Path) -> list[str]:
                 a, b = options["pair"].split(",")
                 per_task = {(a, b, str(c["task"]), c["phase"]): c["verdict"]
                             for c in document_tables.task_contrasts(load(folder), a, b, task_list(options))}
+                per_task_of[folder.name] = per_task
         prose = re.sub(r"`[^`]*`", "", line)  # not in `code`: an example
         if prose.count("[verdict:") != len(VERDICT.findall(prose)):
             problems.append(f"line {i + 1}: a [verdict: ...] that is not one whole tag on one line")
         for tag, a, word, b, campaign, task, phase in ((m.group(0), *m.groups()) for m in VERDICT.finditer(prose)):
-            if campaign and campaign not in summary:
+            if campaign and task and campaign not in per_task_of:
+                problems.append(f"line {i + 1}: {tag}, but no task-contrasts table of {campaign} is above it")
+                continue
+            if campaign and not task and campaign not in summary:
                 problems.append(f"line {i + 1}: {tag}, but no summary table above it has {campaign}")
                 continue
-            table, key = ((verdicts_of(summary[campaign]), ()) if campaign else (per_task, (task, phase)) if task
-                          else (verdicts, ()))
+            table, key = ((per_task_of[campaign] if campaign else per_task, (task, phase)) if task
+                          else (verdicts_of(summary[campaign]) if campaign else verdicts, ()))
             if table is None:
                 problems.append(f"line {i + 1}: {tag} before any {'task-contrasts' if task else 'verdict'} table")
                 continue

@@ -96,6 +96,15 @@ def test_the_check_finds_a_wrong_cell_a_wrong_verdict_and_an_untagged_comparison
     another = {"above": "below", "below": "tie", "tie": "above"}[flip[final]]
     wrong = per_task.replace(f"{flip[final]} finetuning on task 1", f"{another} finetuning on task 1")
     assert any("but the verdict table says" in problem for problem in check(wrong, tmp_path))
+    # across campaigns, a per-task tag names the campaign whose task-contrasts table it quotes
+    average = verdict if first == "sgd_frozen" else flip[verdict]
+    elsewhere = (f"\n## Across campaigns\n\n<!-- summary: . campaigns=campaign -->\n{summary}\n"
+                 f"On task 1 [verdict: sgd_frozen {flip[final]} finetuning in campaign on task 1 final], and on the"
+                 f" average [verdict: sgd_frozen {average} finetuning in campaign].\n")
+    assert check(per_task + elsewhere, tmp_path) == []
+    wrong = elsewhere.replace(f"{flip[final]} finetuning in campaign on", f"{another} finetuning in campaign on")
+    assert any("but the verdict table says" in problem for problem in check(per_task + wrong, tmp_path))
+    assert any("no task-contrasts table of campaign is above it" in problem for problem in check(good + elsewhere, tmp_path))
     assert any("before any task-contrasts table" in problem
                for problem in check(good + "\nOn task 1 [verdict: sgd_frozen tie finetuning on task 1 final].\n", tmp_path))
     summary_only = f"## Summary\n\n<!-- summary: . campaigns=campaign -->\n{summary}\nfinetuning ends higher than sgd_frozen.\n"
