@@ -150,7 +150,7 @@ def check(document: str, base: Path) -> list[str]:
                 a, b = options["pair"].split(",")
                 per_task = {(a, b, str(c["task"]), c["phase"]): c["verdict"]
                             for c in document_tables.task_contrasts(load(folder), a, b, task_list(options))}
-                per_task_of[folder.name] = per_task
+                per_task_of.setdefault(folder.name, {}).update(per_task)  # a campaign may show several pairs
         prose = re.sub(r"`[^`]*`", "", line)  # not in `code`: an example
         if prose.count("[verdict:") != len(VERDICT.findall(prose)):
             problems.append(f"line {i + 1}: a [verdict: ...] that is not one whole tag on one line")
