@@ -33,7 +33,7 @@ GUARDS = {  # folder under results/guard: the command that made it
     "generative_replay": ["baselines/generative_replay.py", "--tasks", "3", "--epochs", "1", "--train-subset", "300",
                           "--hidden", "16,32", "--latent", "4", "--batch-size", "32"],
     "vae": ["anpyc_vae.py", "--tasks", "2", "--train-subset", "300", "--epochs", "1", "--hidden", "32", "--latent", "4",
-            "--retrain-epochs", "1", "--validation", "100"],
+            "--retrain-epochs", "1", "--validation", "100", "--lamb", "100"],
 }
 
 
