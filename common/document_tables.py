@@ -6,7 +6,8 @@ common/documents.py recomputes each from its folder.
 import numpy as np
 
 from common.report import (by_name, cell, difference_cell, difference_statistics, final_accuracy, holm_verdicts, is_vae,
-                           mean_pm_sd, mean_std, method_name, paired_difference, script_name, table_rows, verdicts)
+                           mean_pm_sd, mean_std, method_name, paired_difference, read_matrix, script_name, table_rows,
+                           verdicts)
 
 
 # Hsu et al. (2018), "Re-evaluating continual learning scenarios", Table 2: split MNIST, 10 runs, final
@@ -63,18 +64,21 @@ def mergan_markdown(runs) -> str:
 
 
 def tasks_markdown(runs, methods: list[str], tasks: list[int]) -> str:
-    """Chosen tasks' accuracy (%) when learned and after the last task, mean over each method's seeds:
-    a row per method of `methods` (by name, without a swept value), a column per task of `tasks`
-    (from 1); the last task shows only "learned", which is also its final accuracy."""
-    groups = by_name(runs)
+    """Chosen tasks' accuracy (%) when learned and after the last task, mean over each method's seeds
+    (a VAE's negative ELBO in nats, its first number, from each run's nll.csv): a row per method of
+    `methods` (by name, without a swept value), a column per task of `tasks` (from 1); the last task
+    shows only "learned", which is also its final value."""
+    groups, vae = by_name(runs), is_vae(runs)
+    matrices = {id(run): read_matrix(run["path"] / "nll.csv") if vae else run["matrix"] for run in runs}
     last = len(next(iter(groups.values()))[0]["matrix"])
-    header = ["method"] + [f"task {t} learned" + (" / final" if t < last else "") for t in tasks]
+    header = ["method (negative ELBO, nats)" if vae else "method"]
+    header += [f"task {t} learned" + (" / final" if t < last else "") for t in tasks]
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     for method in methods:
         cells = [method]
         for t in tasks:
-            learned = np.mean([run["matrix"][t - 1][t - 1] for run in groups[method]])
-            final = np.mean([run["matrix"][-1][t - 1] for run in groups[method]])
+            learned = np.mean([matrices[id(run)][t - 1][t - 1] for run in groups[method]])
+            final = np.mean([matrices[id(run)][-1][t - 1] for run in groups[method]])
             cells.append(f"{learned:.1f}" + (f" / {final:.1f}" if t < last else ""))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

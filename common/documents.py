@@ -13,8 +13,8 @@ Conventions (README.md, results/README.md and docs/importance.md):
 - `<!-- verdicts: FOLDER -->` before a table: FOLDER's verdict table;
 - `<!-- scenarios: TASK_FOLDER domain=FOLDER class=FOLDER -->` before a table: the three-scenario
   table of the three campaigns beside Hsu et al.'s numbers;
-- `<!-- tasks: FOLDER methods=A,B,... tasks=1,5,... -->` before a table: those tasks' accuracy when
-  learned and at the end, per method (`document_tables.tasks_markdown`);
+- `<!-- tasks: FOLDER methods=A,B,... tasks=1,5,... -->` before a table: those tasks' accuracy (a VAE's
+  negative ELBO) when learned and at the end, per method (`document_tables.tasks_markdown`);
 - `<!-- task-contrasts: FOLDER pair=A,B tasks=1,10,... -->` before a table: method A against B on those
   tasks, when learned and at the end, paired by seed and Holm-adjusted (`document_tables.task_contrasts`);
 - `<!-- mergan: FOLDER -->` before a table: the GAN campaign FOLDER beside Memory Replay GANs' Table 1

@@ -191,6 +191,21 @@ def test_the_task_table_shows_each_task_when_learned_and_at_the_end():
     assert table[2] == "| a | 91.0 / 61.0 | 42.0 |"  # task 1: (90 + 92) / 2 learned, (60 + 62) / 2 at the end
 
 
+def test_a_vae_task_table_shows_the_negative_elbo_of_its_nll_csv(tmp_path):
+    from common import document_tables
+
+    runs = []
+    for seed, nll in ((0, "100.0,,\n2,150.0,90.0\n"), (1, "110.0,,\n2,170.0,94.0\n")):
+        (tmp_path / str(seed)).mkdir()
+        (tmp_path / str(seed) / "nll.csv").write_text("after_task,task_1,task_2\n1," + nll)
+        r = run("vae", seed, 90.0)
+        runs.append(r | {"matrix": [[95.0], [93.0, 91.0]], "path": tmp_path / str(seed),
+                         "summary": r["summary"] | {"nll": {"final_avg": 120.0}}})
+    table = document_tables.tasks_markdown(runs, ["vae"], [1, 2]).splitlines()
+    assert table[0] == "| method (negative ELBO, nats) | task 1 learned / final | task 2 learned |"
+    assert table[2] == "| vae | 105.0 / 160.0 | 92.0 |"  # nats, not the judge's 95 / 93 / 91
+
+
 def test_a_gan_sweep_is_chosen_and_listed_by_its_validation_frechet_distance(tmp_path):
     from common import report
 
