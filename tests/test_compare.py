@@ -45,20 +45,16 @@ def test_compare_runs_resumes_and_plots(tmp_path):
     (["no/such/folder"], 2, "plot_results.py: error: no finished runs in no/such/folder"),
     ([], 2, "plot_results.py: error: the following arguments are required: folders"),
 ])
-def test_plot_results_help_and_errors(argv, code, message):
-    result = subprocess.run([sys.executable, "plot_results.py", *argv], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == code and message in result.stdout + result.stderr
+def test_plot_results_help_and_errors(argv, code, message, monkeypatch, capsys):
+    import plot_results
+
+    monkeypatch.setattr(sys, "argv", ["plot_results.py"])  # the program's name in its messages
+    with pytest.raises(SystemExit) as stop:
+        plot_results.main(argv)
+    output = capsys.readouterr()
+    assert stop.value.code == code and message in output.out + output.err
     if code:
-        assert result.stderr.count("\n") == 1
-
-
-def test_sweep_chooses_on_validation(tmp_path):
-    out = compare("--out", str(tmp_path), "--methods", "anpyc_wo_np,finetuning,si", "--sweep", "lamb=0,3",
-                  "--sweep", "si:c=0,1,10", "--", *SLICE, "--validation", "200")
-    sweep = (tmp_path / "sweep.md").read_text()
-    assert sweep.count("anpyc_wo_np |") == 2 and sweep.count("| si |") == 3 and sweep.count("(chosen)") == 2
-    assert "finetuning" not in sweep  # no --lamb: run once, not swept
-    assert "anpyc_wo_np (lamb=" in out and "si (c=" in out and "| finetuning |" in out
+        assert output.err.count("\n") == 1
 
 
 def test_sweep_without_validation_is_refused(tmp_path):
@@ -77,17 +73,23 @@ def test_sweep_without_validation_is_refused(tmp_path):
     (["--sweep", "ewc:lamb=1,10", "--", "--validation", "0"], "--sweep needs --validation N (N > 0)"),
     (["--ray", "--gpus-per-job", "2"], "--gpus-per-job must be in [0, 1] (got 2.0)"),
 ])
-def test_bad_input_stops_compare_before_any_run(argv, message, tmp_path):
-    result = subprocess.run([sys.executable, "compare.py", "--out", str(tmp_path), *argv], cwd=ROOT,
-                            capture_output=True, text=True)
-    assert (result.returncode, result.stderr.count("\n")) == (2, 1) and message in result.stderr
+def test_bad_input_stops_compare_before_any_run(argv, message, tmp_path, monkeypatch, capsys):
+    # In this process (compare.py's plan reads every flag before any run); test_sweep_without_validation_is_refused
+    # shows the same one line from a process of its own.
+    import compare
+
+    monkeypatch.setattr(sys, "argv", ["compare.py"])  # the program's name in its messages
+    with pytest.raises(SystemExit) as stop:
+        compare.plan(["--out", str(tmp_path), *argv])
+    stderr = capsys.readouterr().err
+    assert (stop.value.code, stderr.count("\n")) == (2, 1) and message in stderr
     assert not any(tmp_path.iterdir())
 
 
 def test_ray_gives_the_same_folders_and_table_as_processes(tmp_path):
     pytest.importorskip("ray")  # optional (requirements-ray.txt); CI installs it, so there this runs
     argv = ["--methods", "finetuning,ewc", "--seeds", "0", "--", *SLICE]
-    compare("--out", str(tmp_path / "processes"), *argv)
+    compare("--out", str(tmp_path / "processes"), "--jobs", "2", *argv)
     # anpyc_wo_np's explicit step is refused in task 2: a failed run, with the checkpoint of task 1
     refused = "anpyc_wo_np=--penalty-step explicit --lr 1 --lamb 1e6"
     ray = ["--out", str(tmp_path / "ray"), "--ray", "--jobs", "2", "--method-flags", refused,
@@ -120,8 +122,9 @@ def test_ray_missing_is_one_line(tmp_path):
 
 
 def test_sweep_on_one_seed_then_the_chosen_value_on_the_others(tmp_path):
-    compare("--out", str(tmp_path), "--methods", "anpyc_wo_np,finetuning", "--seeds", "0,1", "--sweep-seeds", "0",
-            "--sweep", "lamb=0,1000", "--", *SLICE, "--validation", "200")
+    out = compare("--out", str(tmp_path), "--methods", "anpyc_wo_np,finetuning,si", "--seeds", "0,1", "--sweep-seeds", "0", "--jobs", "2",
+                  "--sweep", "lamb=0,1000", "--sweep", "si:c=0,10", "--", *SLICE, "--validation", "200")
+    assert "anpyc_wo_np (lamb=" in out and "si (c=" in out and "| finetuning |" in out
     runs = report.load_runs(tmp_path)
     swept = sorted((r["path"].parent.name, r["seed"]) for r in runs if r["method"] == "anpyc_wo_np")
     scores = {r["path"].parent.name: r["summary"]["validation"]["final_avg_accuracy"] for r in runs
@@ -131,6 +134,8 @@ def test_sweep_on_one_seed_then_the_chosen_value_on_the_others(tmp_path):
     assert sorted(r["seed"] for r in runs if r["method"] == "finetuning") == [0, 1]
     sweep = (tmp_path / "sweep.md").read_text()
     assert f"| anpyc_wo_np | {best} (chosen) |" in sweep
+    assert sweep.count("| anpyc_wo_np |") == 2 and sweep.count("| si |") == 2 and sweep.count("(chosen)") == 2
+    assert "finetuning" not in sweep  # no --lamb: run once, not swept
     assert f"| anpyc_wo_np ({best}) |" in (tmp_path / "table.md").read_text()
     table, sweep = (tmp_path / "table.md").read_text(), (tmp_path / "sweep.md").read_text()
     for name in ("table.md", "sweep.md"):
