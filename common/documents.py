@@ -37,10 +37,10 @@ Conventions (README.md, results/README.md and docs/importance.md):
   "highest", "lowest", "outperforms", "separated") in a section that has a verdict or a summary table
   must carry one.
 """
+import argparse
 import functools
 import json
 import re
-import sys
 from pathlib import Path
 
 from common import document_tables, report
@@ -197,8 +197,14 @@ def refresh(document: str, base: Path) -> str:
 
 
 if __name__ == "__main__":
-    for name in sys.argv[1:] or DOCUMENTS:
+    parser = argparse.ArgumentParser(description="Rewrite every marked table of the documents from its runs, "
+                                                 "then print what `check` still finds.")
+    parser.add_argument("documents", nargs="*", default=DOCUMENTS, metavar="DOCUMENT",
+                        help=f"paths from the repository's root (default: {', '.join(DOCUMENTS)})")
+    for name in parser.parse_args().documents:
         path = ROOT / name
+        if not path.is_file():
+            parser.error(f"no document {name} (paths are from the repository's root, {ROOT})")
         path.write_text(refresh(path.read_text(), ROOT))
         for problem in check(path.read_text(), ROOT):
             print(f"{name}: {problem}")

@@ -126,3 +126,14 @@ def test_the_importance_contrasts_are_paired_over_seeds_and_holm_adjusted():
     assert rows[2] == "| skewness | ANPyC - EWC, before pruning | 3.00 [-1.30, 7.30] | 1 | tie | 3 |"
     assert rows[4] == "| skewness | EWC - MAS, before pruning | 1.00 [1.00, 1.00] | 0 | higher | 3 |"
     assert rows[5] == "| skewness | EWC, after - before pruning | 0 [0, 0] | 1 | tie | 3 |"
+
+
+def test_a_document_that_is_not_there_is_one_line():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "common.documents", "no-such-document.md"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines()[-1].endswith("no document no-such-document.md (paths are from the repository's root, "
+                                                   f"{ROOT})")
