@@ -77,12 +77,9 @@ def check_row(method: str, group: list[dict]) -> None:
 
 
 def code_label(group) -> str:
-    """The row's source hash (12 hex digits), `~` before it if inferred from git history, `?` if unknown."""
+    """The row's source hash (12 hex digits), `?` if its runs recorded none."""
     recorded = code(group[0])
-    if recorded is None:
-        return "?"
-    inferred = any(session.get("inferred") for run in group for session in run["provenance"])
-    return ("~" if inferred else "") + recorded["source_hash"][:12]
+    return "?" if recorded is None else recorded["source_hash"][:12]
 
 
 def by_method(runs) -> dict[str, list[dict]]:

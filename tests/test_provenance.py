@@ -45,18 +45,6 @@ def test_the_source_hash_changes_with_the_code_and_not_with_comments_or_docstrin
     assert provenance.source_hash([a]) != provenance.source_hash([b])
 
 
-def test_history_infers_the_files_a_run_loads_from_its_imports(tmp_path):
-    from common import history
-
-    subprocess.run([sys.executable, "anpyc_wi_np.py", *ARGV, "--out", str(tmp_path)], cwd=ROOT, check=True,
-                   capture_output=True)
-    (session,) = json.loads((tmp_path / "provenance.json").read_text())["sessions"]
-    files = history.closure("anpyc_wi_np.py", "HEAD")  # read from git, as for a run made before provenance
-    assert sorted(files) == session["source_files"]
-    if not session["uncommitted_changes"]:  # the same code: the same hash, recorded or inferred
-        assert provenance.hash_contents(sorted(files.items())) == session["source_hash"]
-
-
 def test_packages_of_a_virtual_environment_inside_the_repository_are_not_the_projects_code(monkeypatch):
     import types
 
