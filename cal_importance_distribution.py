@@ -199,8 +199,8 @@ def table(stats) -> str:
 
 
 def main(config, log=print):
-    if config.variant == "authors":
-        config.lr_decay = 0.9  # their lr decays by 0.9 every 10 epochs, on through the retraining
+    if config.variant == "authors":  # their lr decays by 0.9 every 10 epochs, on through the retraining
+        config.lr_decay, config.lr_decay_epochs = 0.9, 10
     folder = make_folder(Path(config.out) if config.out else RESULTS / f"importance-distribution-{time.strftime('%Y%m%d-%H%M%S')}")
     write_json(folder / "config.json", vars(config))
     provenance.record(folder, device_name(), resumed=False)
@@ -218,6 +218,9 @@ def main(config, log=print):
 
 if __name__ == "__main__":
     settings = cli.parse(HPARAMS, FLAGS, __doc__)
+    if settings.variant == "authors" and settings.lr_decay != HPARAMS["lr_decay"]:
+        cli.Parser(prog=settings.script).error("--lr-decay has no effect here: --variant authors decays the lr by "
+                                               "0.9 every 10 epochs; drop --lr-decay")
     try:
         main(settings)
     except UserError as error:

@@ -14,6 +14,11 @@ reports that value's test results; `sweep.md` lists every value. Test data never
 `--sweep ewc:lamb=1e2,1e4,1e6` sweeps one method only (its own grid); repeat --sweep for several, one
 swept flag per method. `--sweep-seeds 0` runs the swept values on seed 0 only, then the value chosen
 on seed 0's validation data on every other seed: a grid costs one seed, not all of them.
+
+`--contrasts A:*,C:D` names the comparisons the campaign exists for (by default ANPyC with and without
+pruning against every other method), before it runs: contrasts.json keeps them, a later invocation may
+not change them, and verdicts.md judges them with Holm's adjustment over that family, then every pair
+as exploratory.
 """
 import argparse
 import importlib.util
@@ -28,7 +33,7 @@ from pathlib import Path
 
 from common import cli, figures, report
 from common.errors import UserError
-from common.results import RESULTS
+from common.results import RESULTS, write_json
 from common.runner import RayRunner, run_script, start_argv
 
 ROOT = Path(__file__).resolve().parent
@@ -92,6 +97,7 @@ class Campaign:
     sweeps: list  # (method label, or None for every method with the flag; flag; values)
     jobs: list
     swept: dict
+    contrasts: str  # the planned comparisons (report.contrast_family)
 
 
 def plan(argv: list[str]) -> tuple[cli.Parser, Campaign]:
@@ -118,6 +124,9 @@ def plan(argv: list[str]) -> tuple[cli.Parser, Campaign]:
     parser.add_argument("--sweep-seeds", metavar="SEEDS",
                         help="run the swept values on these seeds only (default: every seed), then the value chosen "
                              "on their validation data on every other seed")
+    parser.add_argument("--contrasts", metavar="A:B,C:*,...",
+                        help="the comparisons the campaign exists for, by method label (A:* is A against every "
+                             "other); default: ANPyC with and without pruning against every other method")
     parser.add_argument("--reference", default="finetuning",
                         help="the method every other is compared with, paired by seed (if it ran)")
     args = parser.parse_args(argv[:split])
@@ -149,6 +158,11 @@ def plan(argv: list[str]) -> tuple[cli.Parser, Campaign]:
         if target and target not in methods:
             parser.error(f"--sweep: unknown method {target!r}")
         sweeps.append((target or None, flag.replace("-", "_"), listed.split(",")))
+    contrasts = report.default_contrasts(methods) if args.contrasts is None else args.contrasts
+    for item in contrasts.split(",") if args.contrasts is not None else []:
+        a, colon, b = item.partition(":")
+        if not colon or a not in methods or b not in [*methods, "*"] or a == b:
+            parser.error(f"--contrasts: {item!r} is not A:B or A:* with A and B two of --methods' labels")
     sweep_seeds = seeds if args.sweep_seeds is None else seed_list(args.sweep_seeds, "--sweep-seeds", parser)
     if not set(sweep_seeds) <= set(seeds):
         parser.error("--sweep-seeds must be some of --seeds")
@@ -174,7 +188,7 @@ def plan(argv: list[str]) -> tuple[cli.Parser, Campaign]:
                 swept.setdefault(m, {})[label] = (f"{m} {label}", folder, argv)
             jobs += [(f"{m} {label}" if label else m, method, s, folder / f"seed{s}", argv)
                      for s in (sweep_seeds if label else seeds)]
-    return parser, Campaign(args, seeds, sweep_seeds, methods, sweeps, jobs, swept)
+    return parser, Campaign(args, seeds, sweep_seeds, methods, sweeps, jobs, swept, contrasts)
 
 
 def planned_runs(argv: list[str]) -> dict[Path, tuple[str, list[str]]]:
@@ -187,9 +201,22 @@ def planned_runs(argv: list[str]) -> dict[Path, tuple[str, list[str]]]:
     return {folder: (METHODS[method], start_argv(run_argv, seed, folder)) for _, method, seed, folder, run_argv in jobs}
 
 
+def name_contrasts(folder: Path, contrasts: str, parser) -> None:
+    """Keep the campaign's planned comparisons in folder/contrasts.json before any run; refuse others
+    once they are named (a family chosen after the data would not be planned)."""
+    named = report.read_contrasts(folder)
+    if named is not None and named != contrasts:
+        parser.error(f"{folder} was planned for the contrasts {named}: a campaign names them once, before it runs "
+                     f"(got {contrasts})")
+    if named is None:
+        write_json(folder / report.CONTRASTS, {"contrasts": contrasts})
+
+
 def main():
     parser, campaign = plan(sys.argv[1:])
     args, seeds, sweep_seeds, swept = campaign.args, campaign.seeds, campaign.sweep_seeds, campaign.swept
+    args.out.mkdir(parents=True, exist_ok=True)
+    name_contrasts(args.out, campaign.contrasts, parser)
     runner = execute(campaign.jobs, args, seeds, parser)
     later = [s for s in seeds if s not in sweep_seeds]
     if swept and later:  # the chosen value of each swept method, on the other seeds

@@ -17,8 +17,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # so that `python baselines/generative_replay.py` finds common/
 
 from common import cli, protocols  # noqa: E402
-from common.errors import UserError  # noqa: E402
-from common.gan import GAN  # noqa: E402
 from common.method import Method, by_variable  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -33,8 +31,6 @@ FLAGS = {"replay_batch": cli.Flag(str, "replayed images per step: split (one bat
 
 class GenerativeReplay(Method):
     def setup(self, trainer):
-        if not isinstance(trainer.model, GAN):
-            raise UserError("generative replay needs a generator: use --model gan")
         self.live = [v for layer in trainer.model.shared_layers for v in (layer.kernel, layer.bias)]
         self.copy = [tf.Variable(v, trainable=False) for v in self.live]
 

@@ -15,7 +15,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # so that `python baselines/lwf.py` finds common/
 
 from common import cli, protocols  # noqa: E402
-from common.errors import UserError  # noqa: E402
 from common.method import Method  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -23,12 +22,15 @@ HPARAMS = protocols.AUTHORS | dict(
     lamb=1.0,  # Li and Hoiem's lambda_o; the ANPyC authors searched a grid of values
     temperature=2.0,  # the ANPyC authors' and Li and Hoiem's T
     old_heads="frozen",  # the ANPyC authors'; Li and Hoiem train them
+    networks=("mlp", "cnn"),  # it distils class probabilities
 )
 
 FLAGS = {
     "lamb": cli.Flag(float, "weight lambda of the distillation loss", cli.at_least(0)),
     "temperature": cli.Flag(float, "distillation temperature T", cli.above(0)),
-    "old_heads": cli.Flag(str, "frozen (the ANPyC authors') or trained (Li and Hoiem)", choices=("frozen", "trained")),
+    "old_heads": cli.Flag(str, "frozen (the ANPyC authors') or trained (Li and Hoiem)", choices=("frozen", "trained"),
+                          inert=lambda c: c.scenario != "task" and f"with --scenario {c.scenario} every task shares "
+                                                                   "one head, which trains"),
 }
 
 
@@ -48,8 +50,6 @@ def old_outputs(model, features, task):
 class LwF(Method):
     def __init__(self, config):
         super().__init__(config)
-        if config.model in ("vae", "gan"):
-            raise UserError(f"LwF distils class probabilities: it does not apply to --model {config.model}")
         self.recorded = None
 
     def trainable_variables(self, model, task):

@@ -30,7 +30,6 @@ import contextlib  # noqa: E402
 from common import cli, protocols  # noqa: E402  (first: common/ imports TensorFlow quietly)
 from common.errors import UserError  # noqa: E402
 from common.method import Method, by_variable  # noqa: E402
-from common.models import Network  # noqa: E402
 from common.pruning import Masks, prune_mask  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -47,20 +46,20 @@ HPARAMS = protocols.AUTHORS | dict(
     defines=("scenario",),  # a task is tested with its own weights and head: it needs the task's identity
     prune_fraction="share",  # or a fixed fraction, as the paper's 0.5 (ImageNet) and 0.75 (the tasks it added)
     retrain_epochs=None,  # None: half of the task's epochs (or minibatches), as the authors' 10 after 20
+    networks=("mlp", "cnn"),  # it prunes a classifier's weights
 )
 
 FLAGS = {
     "prune_fraction": cli.Flag(str, "the fraction of its weights each task frees: a number in [0, 1), or share "
                                "(1/T of every tensor per task)", (valid_fraction, "share or a number in [0, 1)")),
-    "retrain_epochs": cli.Flag(int, "retraining epochs after pruning (default: half of the task's)", cli.at_least(0)),
+    "retrain_epochs": cli.Flag(cli.optional_int, "retraining epochs after pruning (default: half of the task's)",
+                               cli.at_least(0)),
 }
 
 
 class PackNet(Method):
     def setup(self, trainer):
         model = trainer.model
-        if not isinstance(model, Network):
-            raise UserError("PackNet prunes a classifier's weights: use --model mlp or cnn")
         self.kernels = [layer.kernel for layer in model.shared_layers]
         self.biases = [layer.bias for layer in model.shared_layers]
         # Per weight: 0 while free, t + 1 once task t owns it.

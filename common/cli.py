@@ -17,12 +17,14 @@ from common.errors import UserError
 
 @dataclass
 class Flag:
-    """A flag: how to parse it, what it means, and optionally which values are valid."""
+    """A flag: how to parse it, what it means, and optionally which values are valid and when the run's
+    other settings leave it without effect (`inert`: config -> why, with what to say instead; or None)."""
 
     type: Callable
     help: str
     valid: tuple[Callable, str] | None = None  # (predicate, description of the valid range)
     choices: tuple | None = None
+    inert: Callable | None = None
 
 
 def at_least(low):
@@ -67,11 +69,20 @@ def optional_float(text: str) -> float | None:
     return None if text.lower() in ("", "none") else float(text)
 
 
+GENERATIVE = ("vae", "gan")
+
+
+def decay_off(config) -> bool:
+    return config.lr_decay == 1 and config.lr_decay_first in (None, 1)
+
+
 CORE = {
     "benchmark": Flag(str, "task sequence (classes: one digit per task, for --model vae or gan)",
                       choices=("permuted", "split", "classes")),
     "tasks": Flag(optional_int, "number of tasks (default: 10 permuted, 5 split, 10 classes)", at_least(1)),
-    "epochs": Flag(int, "epochs per task", at_least(0)),
+    "epochs": Flag(int, "epochs per task", at_least(0),
+                   inert=lambda c: c.iters is not None and f"--iters {c.iters} sets each task's length; add --iters none "
+                                                           "to train by epochs"),
     "iters": Flag(optional_int, "minibatches per task, instead of --epochs", at_least(1)),
     "extra_epochs": Flag(counts, "more epochs for each task after its --epochs or --iters, one number per task "
                                  "(a control that gives a method the training another one gets, e.g. pruning's "
@@ -81,20 +92,27 @@ CORE = {
     "lr": Flag(float, "learning rate", above(0)),
     "lr_decay": Flag(float, "multiply the learning rate by this ...", (lambda v: 0 < v <= 1, "in (0, 1]")),
     "lr_decay_epochs": Flag(int, "... every this many epochs of a task (counted across its retraining rounds)",
-                            at_least(1)),
+                            at_least(1), inert=lambda c: decay_off(c) and "--lr-decay 1 keeps the learning rate constant; "
+                                                                          "give --lr-decay below 1 too"),
     "lr_decay_first": Flag(optional_float, "the decay while the first task trains (default: --lr-decay)",
                            (lambda v: 0 < v <= 1, "in (0, 1]")),
     "optimizer": Flag(str, "optimiser", choices=("sgd", "adam")),
     "model": Flag(str, "network: an MLP or CNN classifier, or an MLP VAE or conditional GAN (generation)",
                   choices=("mlp", "cnn", "vae", "gan")),
-    "latent": Flag(int, "latent dimensions of the VAE or the GAN", at_least(1)),
+    "latent": Flag(int, "latent dimensions of the VAE or the GAN", at_least(1),
+                   inert=lambda c: c.model not in GENERATIVE and f"--model {c.model} is a classifier, with no latent space"),
     "hidden": Flag(widths, "widths of the hidden Dense layers, e.g. 512,256"),
     "init": Flag(str, "initialisation: authors (truncated normal sigma 0.1, biases 0.1), glorot (Keras'), or "
                       "auto (authors for the MLP, glorot for the CNN and the VAE)", choices=("auto", "authors", "glorot")),
-    "dropout": Flag(float, "dropout rate after each hidden Dense layer (training only)", within(0, 1)),
-    "dropout_layers": Flag(counts, "the hidden Dense layers (numbered from 1) that dropout follows (none: every one)"),
+    "dropout": Flag(float, "dropout rate after each hidden Dense layer (training only)", within(0, 1),
+                    inert=lambda c: c.model in GENERATIVE and f"--model {c.model} has no dropout"),
+    "dropout_layers": Flag(counts, "the hidden Dense layers (numbered from 1) that dropout follows (none: every one)",
+                           inert=lambda c: (c.model in GENERATIVE or not c.dropout) and "no dropout: give --dropout above 0 "
+                                                                                       "too (--model mlp or cnn)"),
     "scenario": Flag(str, "task: one head per task; domain: one head shared by all; class: one head over all "
-                     "classes seen so far, no task identity", choices=("task", "domain", "class")),
+                     "classes seen so far, no task identity", choices=("task", "domain", "class"),
+                     inert=lambda c: c.model == "gan" and "the GAN is conditioned on the digit: one output layer serves "
+                                                          "every task"),
     "seed": Flag(int, "random seed (weights, shuffling, permutations, dropout)", at_least(0)),
     "deterministic": Flag(bool, "TensorFlow's op determinism: same-seed runs and resumes repeat exactly on a GPU "
                                 "too (a CPU run repeats without it)"),
@@ -123,31 +141,46 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
 
     `hparams["defines"]` names the settings that make the script the method it is (one shared head for
     sgd_single_head.py, the VAE for anpyc_vae.py): a preset never changes them, and a flag that
-    contradicts them is an error."""
+    contradicts them is an error. `hparams["networks"]` lists the --model values the method is defined
+    for, and `hparams["presets"]` the method's own values under each preset (such as pruning's
+    retraining rounds); a preset it does not name leaves them to the script, and a setting that is then
+    None must be given.
+
+    A flag that the run's other settings leave without effect (its `inert`) is an error when given, and
+    otherwise recorded as None: config.json holds what ran."""
     prog = Path(sys.argv[0]).name
+    argv = sys.argv[1:] if argv is None else list(argv)
     defined = {name: hparams[name] for name in hparams.get("defines", ())}
+    protocol = None
     if "protocol" in hparams:  # the preset's values become the defaults, so explicit flags still win
         preset = Parser(prog=prog, add_help=False)
         preset.add_argument("--protocol", choices=tuple(protocols.PRESETS), default=hparams["protocol"])
-        hparams = hparams | protocols.PRESETS[preset.parse_known_args(argv)[0].protocol] | defined
+        protocol = preset.parse_known_args(argv)[0].protocol
+        own = hparams.get("presets", {})
+        hparams = hparams | protocols.PRESETS[protocol] | own.get(protocol, {}) | defined
     parser = Parser(prog=prog, description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     specs = {name: spec for name, spec in (CORE | flags).items() if name in hparams or name in ("data_dir", "out")}
+    # What the defaults leave without effect has no default: --help says why, and it is None unless the
+    # flags given bring it into play (then it must be given too).
+    base = argparse.Namespace(**{name: hparams.get(name) for name in specs})
+    idle = {name: spec.inert(base) for name, spec in specs.items() if spec.inert and spec.inert(base)}
     for name, spec in specs.items():
-        default = hparams.get(name)
+        default = None if name in idle else hparams.get(name)
         if spec.type is widths and isinstance(default, str):
             default = widths(default)
         flag = "--" + name.replace("_", "-")
+        text = spec.help + (f"; no effect here: {idle[name]}" if name in idle else "")
         if spec.type is bool:
-            parser.add_argument(flag, action="store_true", default=default, help=spec.help)
+            parser.add_argument(flag, action="store_true", default=default, help=text)
         else:
-            parser.add_argument(flag, type=spec.type, default=default, choices=spec.choices, help=spec.help)
+            parser.add_argument(flag, type=spec.type, default=default, choices=spec.choices, help=text)
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the run in --out, finished or not (its files are deleted first)")
     parser.add_argument("--resume", metavar="DIR",
                         help="continue the interrupted run in DIR with the settings it started with")
     config = parser.parse_args(argv)
+    given = [a.split("=")[0] for a in argv if a.startswith("--")]
     if config.resume:
-        given = [a.split("=")[0] for a in (sys.argv[1:] if argv is None else argv) if a.startswith("--")]
         ignored = [a for a in given if a not in ("--resume", "--data-dir")]
         if ignored:
             parser.error(f"--resume continues a run with the settings it started with: drop {', '.join(ignored)} "
@@ -160,6 +193,19 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
     for name, value in defined.items():
         if getattr(config, name) != value:
             parser.error(f"--{name.replace('_', '-')} {getattr(config, name)}: {prog} is defined by {name} {value}")
+    networks = hparams.get("networks")
+    if networks and config.model not in networks:
+        parser.error(f"--model {config.model}: {prog} is defined for --model {' or '.join(networks)}")
+    for name, spec in specs.items():
+        flag = "--" + name.replace("_", "-")
+        why = spec.inert and spec.inert(config)
+        if why and flag in given:
+            parser.error(f"{flag} has no effect here: {why}")
+        if why:
+            setattr(config, name, None)
+        elif getattr(config, name) is None and spec.type in (int, float):
+            source = f"--protocol {protocol}" if protocol else "the script"
+            parser.error(f"{flag}: {source} gives it no value here: give one")
     if "benchmark" in hparams:
         full = data.TASKS[config.benchmark]
         if config.benchmark != "permuted" and config.tasks is not None and config.tasks > full:
@@ -196,6 +242,11 @@ def resumed(folder: str, parser, defaults: dict, data_dir: str | None) -> argpar
     config.resume, config.out, config.overwrite = folder, folder, False
     config.data_dir = data_dir or config.data_dir
     return config
+
+
+def inert(config, flags: dict) -> set[str]:
+    """The settings of `config` that its other settings leave without effect (recorded as None)."""
+    return {name for name, spec in (CORE | flags).items() if spec.inert and hasattr(config, name) and spec.inert(config)}
 
 
 def main(method_cls, hparams: dict, flags: dict, description: str, argv=None):

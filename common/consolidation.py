@@ -32,7 +32,9 @@ ACCUMULATE = {
 HPARAMS = dict(penalty_step="implicit")
 FLAGS = {
     "penalty_step": cli.Flag(str, "with SGD, the penalty's step: implicit (proximal, stable) or explicit "
-                                  "(its gradient, as the authors)", choices=("implicit", "explicit")),
+                                  "(its gradient, as the authors)", choices=("implicit", "explicit"),
+                             inert=lambda c: c.optimizer != "sgd" and f"with --optimizer {c.optimizer} the penalty's "
+                                                                      "gradient always goes through the optimiser"),
 }
 
 
@@ -109,7 +111,7 @@ class ConsolidationMethod(Method):
     def __init__(self, config, strength):
         super().__init__(config)
         self.strength = strength
-        self.implicit = config.optimizer == "sgd" and config.penalty_step == "implicit"
+        self.implicit = config.penalty_step == "implicit"  # None (not SGD): through the optimiser
         self.consolidation = None
         self.consolidating = False  # True from the second task on (read when a task's step is traced)
 
@@ -124,7 +126,7 @@ class ConsolidationMethod(Method):
         learning rate at which the penalty alone diverges."""
         if self.consolidating and self.implicit:
             self.consolidation.prepare_step(2.0 * self.strength * lr)
-        if not self.consolidating or self.implicit or self.config.optimizer != "sgd":
+        if not self.consolidating or self.config.penalty_step != "explicit":
             return
         omega = self.consolidation.max_omega()
         product = lr * 2 * self.strength * omega

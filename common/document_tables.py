@@ -7,7 +7,7 @@ import numpy as np
 
 from common.report import (by_name, cell, difference_cell, difference_statistics, final_accuracy, holm_verdicts, is_vae,
                            mean_pm_sd, mean_std, method_name, paired_difference, read_matrix, script_name, table_rows,
-                           verdicts)
+                           verdict_cell, verdicts)
 
 
 # Hsu et al. (2018), "Re-evaluating continual learning scenarios", Table 2: split MNIST, 10 runs, final
@@ -102,7 +102,7 @@ def task_contrasts_markdown(runs, first: str, second: str, tasks: list[int]) -> 
     """`task_contrasts` as a Markdown table."""
     lines = [f"| task | {first} - {second}, accuracy (%) [95% CI] | p (Holm) | verdict | seeds |", "|---|---|---|---|---|"]
     for c in task_contrasts(runs, first, second, tasks):
-        lines.append(f"| {c['task']} {c['phase']} | {difference_cell(c)} | {cell(c['p_holm'], '.2g')} | {c['verdict']} | {c['pairs']} |")
+        lines.append(f"| {c['task']} {c['phase']} | {difference_cell(c)} | {cell(c['p_holm'], '.2g')} | {verdict_cell(c)} | {c['pairs']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -170,7 +170,7 @@ def importance_contrasts_markdown(stats: dict) -> str:
     for c in importance_contrasts(stats):
         low, high = (significant(c["diff"] + sign * c["diff_ci95"], 3) for sign in (-1, 1))
         lines.append(f"| {POLARISATION[c['statistic']]} | {c['comparison']} | {significant(c['diff'], 3)} [{low}, {high}] | "
-                     f"{cell(c['p_holm'], '.2g')} | {c['verdict']} | {c['pairs']} |")
+                     f"{cell(c['p_holm'], '.2g')} | {verdict_cell(c)} | {c['pairs']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -202,15 +202,16 @@ def scenario_markdown(runs: dict) -> str:
 def summary_markdown(campaigns: dict) -> str:
     """One table across campaigns (`campaigns`: name -> runs): a row per method (without its swept value),
     a column per campaign with the method's final average accuracy (a VAE's negative ELBO), mean ± sd
-    over its seeds; in bold the column's best and every method that ties with it (Holm-adjusted paired
-    verdict, `verdicts`), so that bold cells are the ones the column cannot tell apart; "-" where a
-    method did not run."""
+    over its seeds; in bold the column's best and every method that ties with it (paired by seed, Holm
+    over the column's comparisons with its best only), so that bold cells are the ones the column cannot
+    tell from its best; "-" where a method did not run."""
     cells, order = {}, []
     for name, runs in campaigns.items():
         rows, vae = table_rows(runs), is_vae(runs)
         best = rows[0]["method"]
-        tied = {best} | {p["second"] if p["first"] == best else p["first"] for p in verdicts(runs)
-                         if best in (p["first"], p["second"]) and p["verdict"] == "tie"}
+        family = {frozenset((method_name(best), method_name(row["method"]))) for row in rows[1:]}
+        tied = {best} | {p["second"] if p["first"] == best else p["first"] for p in verdicts(runs, family=family)
+                         if p["verdict"] == "tie"}
         for row in rows:
             method = method_name(row["method"])
             number = "nll_final_avg" if vae else "final_avg_accuracy"

@@ -10,7 +10,9 @@ which only an author can mend. tests/test_documents.py runs `check` on every doc
 Conventions (README.md, results/README.md and docs/importance.md):
 - `<!-- table: FOLDER [reference=METHOD] -->` on the line before a table: the table of FOLDER's runs,
   as compare.py and plot_results.py write it (a swept method at its value chosen on validation);
-- `<!-- verdicts: FOLDER -->` before a table: FOLDER's verdict table;
+- `<!-- verdicts: FOLDER -->` before a table: FOLDER's verdicts on the contrasts it was planned for
+  (its contrasts.json, or ANPyC's methods against every other: `report.planned`), Holm over them;
+  `<!-- verdicts: FOLDER pairs=all -->`: on every pair, exploratory (Holm over all of them);
 - `<!-- scenarios: TASK_FOLDER domain=FOLDER class=FOLDER -->` before a table: the three-scenario
   table of the three campaigns beside Hsu et al.'s numbers;
 - `<!-- tasks: FOLDER methods=A,B,... tasks=1,5,... -->` before a table: those tasks' accuracy (a VAE's
@@ -28,7 +30,10 @@ Conventions (README.md, results/README.md and docs/importance.md):
 - a "mean ± sd" quoted in the text must be one that a table of the document shows, so that a rerun
   that moves a number leaves no stale copy of it in the prose;
 - `[verdict: A above B]` (or `below`, `tie`) in the text: the verdict of methods A and B (by name, without
-  a swept value) in the nearest verdict table above it; `[verdict: A above B in CAMPAIGN]`: in the
+  a swept value) in the nearest verdict table above it: a planned contrast of that campaign, or, marked
+  `[verdict: A above B, exploratory]`, a pair it was not planned for (Holm over every pair). A tie
+  states the largest difference that its family's simultaneous CI allows, as the table prints it:
+  `[verdict: A tie B, |d| < 1.31]`; `[verdict: A above B in CAMPAIGN]`: in the
   verdict table of CAMPAIGN, one of the columns of the nearest summary table above it;
   `[verdict: A above B on task 10 learned]` (or `final`): in the nearest task-contrasts table above it;
   `[verdict: A above B in CAMPAIGN on task 10 learned]`: in the task-contrasts table of CAMPAIGN above it
@@ -48,7 +53,8 @@ from common.provenance import ROOT
 
 MARKER = re.compile(r"<!-- (table|verdicts|scenarios|summary|mergan|tasks|task-contrasts|importance|contrasts): (\S+)((?: \w+=\S+)*) -->")
 DOCUMENTS = ["README.md", "results/README.md", "docs/importance.md"]
-VERDICT = re.compile(r"\[verdict: ([^\s\]]+) (above|below|tie) ([^\s\]]+)(?: in ([^\s\]]+))?(?: on task (\d+) (learned|final))?\]")
+VERDICT = re.compile(r"\[verdict: ([^\s\],]+) (above|below|tie) ([^\s\],]+)(?: in ([^\s\],]+))?"
+                     r"(?: on task (\d+) (learned|final))?(?:, \|d\| < (\d+\.\d+))?(, exploratory)?\]")
 MEAN_SD = re.compile(r"-?\d+\.\d+ ± \d+\.\d+")  # "mean ± sd", as the tables print it
 COMPARATIVE = re.compile(r"\b(above|below|beats?|ties?|tied|trails?|higher|lower|highest|lowest|outperforms?|separated)\b",
                          re.IGNORECASE)
@@ -72,7 +78,7 @@ def expected(kind: str, folder: Path, options: dict, load=runs_of) -> str:
         others = {scenario: load(folder.parent / options[scenario]) for scenario in ("domain", "class")}
         return document_tables.scenario_markdown({"task": runs} | others)
     if kind == "verdicts":
-        return report.verdicts_markdown(runs)
+        return report.verdicts_markdown(runs, None if options.get("pairs") == "all" else report.planned(runs, folder))
     if kind == "mergan":
         return document_tables.mergan_markdown(runs)
     if kind == "tasks":
@@ -120,7 +126,7 @@ def check(document: str, base: Path) -> list[str]:
     """Every way `document` disagrees with its data, one line each (folders relative to `base`)."""
     problems, lines, verdicts, summary, per_task, per_task_of = [], document.splitlines(), None, {}, None, {}
     load = functools.cache(runs_of)  # a folder's runs, read once per check (a verdicts marker uses them twice)
-    verdicts_of = functools.cache(lambda folder: pair_verdicts(load(folder)))  # a campaign's, once per check
+    verdicts_of = functools.cache(lambda folder: pair_verdicts(load(folder), folder))  # a campaign's, once per check
     tables = "\n".join(line for line in lines if line.startswith("|"))
     text = " ".join(line for line in lines if not line.startswith("|"))
     for quoted in MEAN_SD.findall(re.sub(r"\s+", " ", text)):
@@ -148,13 +154,14 @@ def check(document: str, base: Path) -> list[str]:
                 summary = {name: folder / name for name in options["campaigns"].split(",")}
             if kind == "task-contrasts":
                 a, b = options["pair"].split(",")
-                per_task = {(a, b, str(c["task"]), c["phase"]): c["verdict"]
+                per_task = {(a, b, str(c["task"]), c["phase"]): (c["verdict"], c.get("bound") and report.cell(c["bound"]), True)
                             for c in document_tables.task_contrasts(load(folder), a, b, task_list(options))}
                 per_task_of.setdefault(folder.name, {}).update(per_task)  # a campaign may show several pairs
         prose = re.sub(r"`[^`]*`", "", line)  # not in `code`: an example
         if prose.count("[verdict:") != len(VERDICT.findall(prose)):
             problems.append(f"line {i + 1}: a [verdict: ...] that is not one whole tag on one line")
-        for tag, a, word, b, campaign, task, phase in ((m.group(0), *m.groups()) for m in VERDICT.finditer(prose)):
+        for tag, a, word, b, campaign, task, phase, bound, exploratory in ((m.group(0), *m.groups())
+                                                                           for m in VERDICT.finditer(prose)):
             if campaign and task and campaign not in per_task_of:
                 problems.append(f"line {i + 1}: {tag}, but no task-contrasts table of {campaign} is above it")
                 continue
@@ -166,15 +173,37 @@ def check(document: str, base: Path) -> list[str]:
             if table is None:
                 problems.append(f"line {i + 1}: {tag} before any {'task-contrasts' if task else 'verdict'} table")
                 continue
-            got = table.get((a, b, *key)) or {"above": "below", "below": "above", "tie": "tie"}.get(table.get((b, a, *key)))
+            found = table.get((a, b, *key)) or flip(table.get((b, a, *key)))
+            got, kept, planned = found or (None, None, True)
             if got != word:
                 problems.append(f"line {i + 1}: {tag}, but the verdict table says {got}")
+            elif word == "tie" and bound != kept:
+                problems.append(f"line {i + 1}: {tag}, but a tie states its bound, as its table does: |d| < {kept}")
+            elif planned == bool(exploratory):
+                problems.append(f"line {i + 1}: {tag}: " + ("a planned contrast is not exploratory" if planned else
+                                                            "not a planned contrast of the campaign: mark it exploratory"))
     return problems
 
 
-def pair_verdicts(runs) -> dict:
-    """(A, B) -> the verdict of A against B, by method names without a swept value (`report.verdicts`)."""
-    return {(report.method_name(p["first"]), report.method_name(p["second"])): p["verdict"] for p in report.verdicts(runs)}
+def pair_verdicts(runs, folder: Path) -> dict:
+    """(A, B) -> (the verdict of A against B, a tie's bound as printed, whether the pair is one of the
+    campaign's planned contrasts), by method names without a swept value: the planned family's verdict
+    where it has the pair, else the exploratory one over every pair (`report.verdicts`)."""
+    family = report.planned(runs, folder)
+    found = {}
+    for pairs, planned in ((report.verdicts(runs), False), (report.verdicts(runs, family=family), True)):
+        for p in pairs:
+            bound = report.cell(p["bound"]) if "bound" in p else None
+            found[(report.method_name(p["first"]), report.method_name(p["second"]))] = (p["verdict"], bound, planned)
+    return found
+
+
+def flip(found):
+    """The verdict of B against A, from A's against B."""
+    if found is None:
+        return None
+    word, bound, planned = found
+    return {"above": "below", "below": "above"}.get(word, word), bound, planned
 
 
 def refresh(document: str, base: Path) -> str:

@@ -25,6 +25,8 @@ from common.results import write_atomic
 PER_RUN = ("seed", "out", "resume", "overwrite", "data_dir")
 # What of a run's provenance must agree between the seeds of one row.
 CODE = ("source_hash", "tensorflow", "keras", "numpy", "device")
+# The comparisons a campaign exists for, named before it runs (compare.py --contrasts).
+CONTRASTS = "contrasts.json"
 
 
 def read_matrix(path: Path) -> list[list[float]]:
@@ -219,45 +221,97 @@ def holm(p_values: list[float]) -> list[float]:
     return adjusted
 
 
-def verdicts(runs, alpha: float = 0.05) -> list[dict]:
-    """Every pair of methods (each row against every row below it, best first), paired by seed: the
-    difference in the table's number, its 95% CI, p, Holm's p over all the pairs, and the verdict:
-    "above" (the first ranks above: higher accuracy, or lower negative ELBO), "below", or "tie" where
-    Holm's p is not below alpha; "n/a" with fewer than 2 shared seeds."""
+def focus_methods(methods) -> list[str]:
+    """The methods a campaign exists to judge by default: ANPyC's, under their scripts' own names."""
+    return [m for m in methods if m.startswith("anpyc") and "-" not in m]
+
+
+def contrast_family(spec: str, methods) -> set[frozenset]:
+    """The planned contrasts that `spec` names among `methods` (names without a swept value): pairs
+    "A:B", comma-separated; "A:*" is A against every other method. A name that is not a method is
+    skipped (a family may name a method that another campaign has and this one lacks)."""
+    pairs, methods = set(), list(methods)
+    for item in filter(None, spec.split(",")):
+        a, _, b = item.partition(":")
+        for other in (methods if b == "*" else [b]):
+            if a in methods and other in methods and other != a:
+                pairs.add(frozenset((a, other)))
+    return pairs
+
+
+def default_contrasts(methods) -> str:
+    """ANPyC with and without pruning (whichever the campaign has) against every other method."""
+    return ",".join(f"{m}:*" for m in focus_methods(methods))
+
+
+def read_contrasts(folder: Path) -> str | None:
+    """The planned contrasts that a campaign named before it ran (folder/contrasts.json), or None."""
+    path = Path(folder) / CONTRASTS
+    return json.loads(path.read_text())["contrasts"] if path.exists() else None
+
+
+def planned(runs, folder: Path | None = None) -> set[frozenset]:
+    """The campaign's planned family: its contrasts.json's, else the default (`default_contrasts`)."""
+    names = list(dict.fromkeys(method_name(run["method"]) for run in runs))
+    spec = read_contrasts(folder) if folder is not None else None
+    return contrast_family(default_contrasts(names) if spec is None else spec, names)
+
+
+def verdicts(runs, alpha: float = 0.05, family: set | None = None) -> list[dict]:
+    """The pairs of methods of `family` (frozensets of names without a swept value; None: every pair),
+    each row against a row below it (best first), paired by seed: the difference in the table's
+    number, its 95% CI, p, Holm's p over the family, and the verdict: "above" (the first ranks above:
+    higher accuracy, or lower negative ELBO), "below", or "tie" where Holm's p is not below alpha, with
+    `bound`, the largest |difference| that the family's simultaneous 95% CI (Bonferroni) allows; "n/a"
+    with fewer than 2 shared seeds."""
     groups, vae = by_method(runs), is_vae(runs)
     ranked = [row["method"] for row in table_rows(runs)]
     value = final_nll if vae else final_accuracy
     pairs = [dict(first=a, second=b) | paired_difference(groups[a], groups[b], value)
-             for i, a in enumerate(ranked) for b in ranked[i + 1:]]
+             for i, a in enumerate(ranked) for b in ranked[i + 1:]
+             if family is None or frozenset((method_name(a), method_name(b))) in family]
     return holm_verdicts(pairs, ("below", "above") if vae else ("above", "below"), alpha)
 
 
 def holm_verdicts(contrasts: list[dict], words: tuple[str, str], alpha: float = 0.05) -> list[dict]:
-    """Adds to each contrast (a dict with "diff" and "p_value") Holm's p over all of them and a verdict:
-    words[0] where the difference is positive and significant at `alpha` after adjustment, words[1]
-    where it is negative, "tie" where it is not significant, "n/a" where there is no p (too few seeds)."""
+    """Adds to each contrast (a dict with "diff", "p_value", "diff_ci95" and "pairs") Holm's p over all
+    of them and a verdict: words[0] where the difference is positive and significant at `alpha` after
+    adjustment, words[1] where it is negative, "tie" where it is not significant, "n/a" where there is
+    no p (too few seeds). A tie also gets `bound`: |difference| + the half-width of its CI at the
+    Bonferroni level 1 - alpha / (number of contrasts), which holds wherever Holm's does not reject."""
     for contrast, adjusted in zip(contrasts, holm([c["p_value"] for c in contrasts])):
         contrast["p_holm"] = adjusted
         contrast["verdict"] = ("n/a" if np.isnan(adjusted) else "tie" if adjusted >= alpha
                                else words[0] if contrast["diff"] > 0 else words[1])
+        if contrast["verdict"] == "tie":
+            n = contrast["pairs"]
+            widen = stats.t.ppf(1 - alpha / (2 * len(contrasts)), n - 1) / stats.t.ppf(0.975, n - 1)
+            contrast["bound"] = abs(contrast["diff"]) + widen * contrast["diff_ci95"]
     return contrasts
 
 
+def verdict_cell(contrast: dict) -> str:
+    """"above", "below", "n/a", or "tie, |d| < 1.31" (the bound the family's CI allows)."""
+    return f"tie, |d| < {cell(contrast['bound'])}" if contrast["verdict"] == "tie" else contrast["verdict"]
+
+
 def write_verdicts(runs, folder: Path) -> str:
-    """verdicts.md in `folder`: `verdicts_markdown`; returns it."""
-    markdown = verdicts_markdown(runs)
+    """verdicts.md in `folder`: the planned contrasts (`planned`), then every pair, exploratory; returns it."""
+    family = planned(runs, folder)
+    markdown = (f"Planned contrasts ({len(family)}, Holm over them):\n\n" + verdicts_markdown(runs, family)
+                + "\nEvery pair, exploratory (Holm over all of them):\n\n" + verdicts_markdown(runs))
     write_atomic(Path(folder) / "verdicts.md", markdown)
     return markdown
 
 
-def verdicts_markdown(runs) -> str:
-    """`verdicts` as a Markdown table."""
+def verdicts_markdown(runs, family: set | None = None) -> str:
+    """`verdicts` (of `family`, or of every pair) as a Markdown table."""
     number = "negative ELBO (nats)" if is_vae(runs) else "final average accuracy (%)"
     lines = [f"| method | vs | difference in {number} [95% CI] | p | p (Holm) | verdict | seeds |",
              "|---|---|---|---|---|---|---|"]
-    for pair in verdicts(runs):
+    for pair in verdicts(runs, family=family):
         lines.append(f"| {pair['first']} | {pair['second']} | {difference_cell(pair)} | {cell(pair['p_value'], '.2g')} | "
-                     f"{cell(pair['p_holm'], '.2g')} | {pair['verdict']} | {pair['pairs']} |")
+                     f"{cell(pair['p_holm'], '.2g')} | {verdict_cell(pair)} | {pair['pairs']} |")
     return "\n".join(lines) + "\n"
 
 

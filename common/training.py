@@ -107,6 +107,8 @@ class Trainer:
         runs on through a task's retraining rounds and restarts with each task; the decay is
         lr_decay_first while the first task trains, if set (the authors' pruning script), else lr_decay."""
         cfg = self.config
+        if cfg.lr_decay_epochs is None:  # no decay (cli.py records it so)
+            return cfg.lr
         first = cfg.lr_decay_first
         decay = first if first is not None and task == 0 and phase == "train" else cfg.lr_decay
         return cfg.lr * decay ** (self._epochs_done // cfg.lr_decay_epochs)

@@ -8,6 +8,7 @@ import pytest
 
 import anpyc_wi_np
 import anpyc_wo_np
+import compare
 from baselines import ewc
 from common import cli, data
 from conftest import ROOT
@@ -79,21 +80,22 @@ def test_a_finished_run_is_not_overwritten(tmp_path):
 
 PRESETS = [
     ("vdv2019-split", dict(benchmark="split", tasks=5, hidden=[400, 400], optimizer="adam", lr=0.001,
-                           batch_size=128, iters=2000, scenario="task", dropout=0.0)),
+                           batch_size=128, iters=2000, epochs=None, scenario="task", dropout=0.0)),
     ("vdv2019-permuted", dict(benchmark="permuted", tasks=10, hidden=[1000, 1000], optimizer="adam", lr=0.0001,
-                              batch_size=128, iters=5000, dropout=0.0)),
+                              batch_size=128, iters=5000, epochs=None, dropout=0.0)),
     ("hsu2018-split", dict(benchmark="split", tasks=5, hidden=[400, 400], optimizer="adam", lr=0.001,
                            batch_size=128, epochs=4, iters=None, scenario="task", dropout=0.0)),
     ("authors-sgd-frozen", dict(benchmark="permuted", tasks=10, hidden=[512, 256], init="authors", dropout=0.5,
                                 dropout_layers=[2], optimizer="sgd", lr=0.001, lr_decay=1.0, batch_size=256,
-                                iters=10000, validation=5000)),
+                                iters=10000, epochs=None, validation=5000)),
 ]
 
 
 @pytest.mark.parametrize("name,expected", PRESETS)
 @pytest.mark.parametrize("script", [anpyc_wo_np, anpyc_wi_np, ewc])
 def test_protocol_presets_resolve_to_their_documented_settings(name, expected, script):
-    config = cli.parse(script.HPARAMS, script.FLAGS, "", ["--protocol", name])
+    retraining = ["--retrain-epochs", "3"] if script is anpyc_wi_np and name == "authors-sgd-frozen" else []
+    config = cli.parse(script.HPARAMS, script.FLAGS, "", ["--protocol", name, *retraining])
     assert {key: getattr(config, key) for key in expected} == expected
     assert config.lamb == script.HPARAMS["lamb"]  # method hyperparameters stay the script's
 
@@ -103,6 +105,51 @@ def test_explicit_flags_override_a_preset():
     assert (config.lr, config.hidden, config.optimizer, config.iters) == (0.01, [100], "adam", 2000)
     authors = cli.parse(anpyc_wi_np.HPARAMS, anpyc_wi_np.FLAGS, "", ["--protocol", "authors"])
     assert (authors.hidden, authors.lr, authors.epochs, authors.iters) == ([64, 32], 0.02, 30, None)
+
+
+@pytest.mark.parametrize("preset,retrain", [("authors", 30), ("authors-pruning", 30), ("hsu2018-split", 4),
+                                            ("vdv2019-split", 5), ("vdv2019-permuted", 5)])
+def test_presets_name_the_retraining_rounds_of_pruning(preset, retrain, capsys):
+    config = cli.parse(anpyc_wi_np.HPARAMS, anpyc_wi_np.FLAGS, "", ["--protocol", preset])
+    assert config.retrain_epochs == retrain
+    with pytest.raises(SystemExit):  # a preset that names none: the user says how long
+        cli.parse(anpyc_wi_np.HPARAMS, anpyc_wi_np.FLAGS, "", ["--protocol", "authors-sgd-frozen"])
+    assert "--retrain-epochs: --protocol authors-sgd-frozen gives it no value here: give one" in capsys.readouterr().err
+
+
+INERT = [  # a flag that the run's other settings leave without effect, and why
+    ("anpyc_wi_np.py", ["--protocol", "vdv2019-split", "--epochs", "5"], "--epochs has no effect here: --iters 2000"),
+    ("baselines/ewc.py", ["--epochs", "3", "--iters", "100"], "--epochs has no effect here: --iters 100"),
+    ("anpyc_gan.py", ["--dropout", "0.3"], "--dropout has no effect here: --model gan has no dropout"),
+    ("anpyc_gan.py", ["--scenario", "domain"], "--scenario has no effect here: the GAN is conditioned"),
+    ("anpyc_vae.py", ["--dropout", "0.3"], "--dropout has no effect here: --model vae has no dropout"),
+    ("anpyc_wo_np.py", ["--latent", "8"], "--latent has no effect here: --model mlp is a classifier"),
+    ("baselines/si.py", ["--optimizer", "adam", "--penalty-step", "explicit"], "--penalty-step has no effect here"),
+    ("anpyc_wi_np.py", ["--prune-percent", "0", "--retrain-epochs", "5"], "--retrain-epochs has no effect here"),
+    ("baselines/lwf.py", ["--scenario", "domain", "--old-heads", "trained"], "--old-heads has no effect here"),
+    ("baselines/finetuning.py", ["--protocol", "hsu2018-split", "--lr-decay-epochs", "2"], "--lr-decay-epochs has no"),
+    ("baselines/finetuning.py", ["--dropout", "0", "--dropout-layers", "1"], "--dropout-layers has no effect here"),
+    ("baselines/mas.py", ["--protocol", "vae"], "--model vae: "),
+    ("baselines/sgd_frozen.py", ["--protocol", "gan"], "is defined for --model mlp or cnn"),
+    ("baselines/replay.py", ["--protocol", "gan"], "--model gan: "),
+]
+
+
+@pytest.mark.parametrize("script,argv,message", INERT)
+def test_a_flag_without_effect_is_refused_in_one_line(script, argv, message, capsys):
+    module = compare.script(next(m for m, path in compare.METHODS.items() if path == script))
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse(module.HPARAMS, getattr(module, "FLAGS", {}), "", argv)
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2 and error.count("\n") == 1 and message in error
+
+
+def test_config_records_none_for_what_the_run_does_not_use():
+    config = cli.parse(anpyc_wi_np.HPARAMS, anpyc_wi_np.FLAGS, "", ["--protocol", "vdv2019-split", "--prune-percent", "0"])
+    assert (config.epochs, config.iters, config.lr_decay_epochs, config.latent, config.retrain_epochs) == (
+        None, 2000, None, None, None)
+    assert config.penalty_step is None  # Adam
+    assert cli.inert(config, anpyc_wi_np.FLAGS) >= {"epochs", "lr_decay_epochs", "latent", "retrain_epochs", "penalty_step"}
 
 
 @pytest.mark.parametrize("preset", ["vdv2019-split", "hsu2018-split", "vae", "authors-pruning"])
