@@ -29,6 +29,11 @@ Conventions (README.md, results/README.md and docs/importance.md):
   distributions (`document_tables.importance_contrasts_markdown`);
 - a "mean ± sd" quoted in the text must be one that a table of the document shows, so that a rerun
   that moves a number leaves no stale copy of it in the prose;
+- so must every figure of a reading (the prose after the first table of a section that shows a marked
+  table: a number with a
+  decimal point, such as a mean, an sd, a CI's end or a p, and a count of seeds), unless its sentence
+  marks it as a citation of a paper, `[cited: Wu et al. 2018, Table 1]`; settings written as `code`
+  are not figures;
 - `[verdict: A above B]` (or `below`, `tie`) in the text: the verdict of methods A and B (by name, without
   a swept value) in the nearest verdict table above it: a planned contrast of that campaign, or, marked
   `[verdict: A above B, exploratory]`, a pair it was not planned for (Holm over every pair). A tie
@@ -56,6 +61,9 @@ DOCUMENTS = ["README.md", "results/README.md", "docs/importance.md"]
 VERDICT = re.compile(r"\[verdict: ([^\s\],]+) (above|below|tie) ([^\s\],]+)(?: in ([^\s\],]+))?"
                      r"(?: on task (\d+) (learned|final))?(?:, \|d\| < (\d+\.\d+))?(, exploratory)?\]")
 MEAN_SD = re.compile(r"-?\d+\.\d+ ± \d+\.\d+")  # "mean ± sd", as the tables print it
+FIGURE = re.compile(r"(?<![\w.])[-+−]?(\d+\.\d+)(?![\w.]*\d)|\b(\d+) seeds\b")
+NUMBER = re.compile(r"(?<![\w.])[-+]?(\d+(?:\.\d+)?)(?![\w])")
+CITED = "[cited:"
 COMPARATIVE = re.compile(r"\b(above|below|beats?|ties?|tied|trails?|higher|lower|highest|lowest|outperforms?|separated)\b",
                          re.IGNORECASE)
 
@@ -132,10 +140,11 @@ def check(document: str, base: Path) -> list[str]:
     for quoted in MEAN_SD.findall(re.sub(r"\s+", " ", text)):
         if quoted not in tables:
             problems.append(f"{quoted} in the text is in no table of the document")
+    problems += unsupported_figures(document)
     for section in re.split(r"\n(?=#)", document):
         if "<!-- verdicts:" not in section and "<!-- summary:" not in section:
             continue
-        prose = re.sub(r"\|.*\|", "", re.sub(r"<!--.*?-->", "", section))  # without tables and markers
+        prose = re.sub(r"^\|.*\|$", "", re.sub(r"<!--.*?-->", "", section), flags=re.MULTILINE)  # no tables, markers
         for sentence in re.split(r"(?<=[.;!?])\s+|\n\s*\n", prose):
             if COMPARATIVE.search(sentence) and not VERDICT.search(sentence) and not sentence.lstrip().startswith("#"):
                 problems.append(f"a comparative sentence without a [verdict: ...]: {sentence.strip()[:100]}")
@@ -182,6 +191,28 @@ def check(document: str, base: Path) -> list[str]:
             elif planned == bool(exploratory):
                 problems.append(f"line {i + 1}: {tag}: " + ("a planned contrast is not exploratory" if planned else
                                                             "not a planned contrast of the campaign: mark it exploratory"))
+    return problems
+
+
+def unsupported_figures(document: str) -> list[str]:
+    """The figures of the document's readings (each section's prose after its first table) that no table
+    of the document holds, unless their sentence cites a paper."""
+    tables = {m.group(1) for line in document.splitlines() if line.startswith("|") for m in NUMBER.finditer(line)}
+    problems = []
+    for section in re.split(r"\n(?=#)", re.sub(r"^```.*?^```", "", document, flags=re.MULTILINE | re.DOTALL)):
+        lines = section.splitlines()
+        first = next((i for i, line in enumerate(lines) if line.startswith("|")), None)
+        if first is None or not MARKER.search(section):  # a section of results: it shows a marked table
+            continue
+        prose = " ".join(line for line in lines[first:] if not line.startswith("|"))
+        prose = re.sub(r"<!--.*?-->|`[^`]*`|\]\([^)]*\)", " ", prose)  # markers, code, link targets
+        for sentence in re.split(r"(?<=[.;!?])\s+(?=[A-Z(\[-])", re.sub(r"\s+", " ", prose)):
+            if CITED in sentence:
+                continue
+            for m in FIGURE.finditer(sentence):
+                figure = m.group(1) or m.group(2)
+                if figure not in tables:
+                    problems.append(f"{m.group(0)} in a reading is in no table of the document: {sentence.strip()[:80]}")
     return problems
 
 
