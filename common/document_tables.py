@@ -204,7 +204,7 @@ def summary_markdown(campaigns: dict) -> str:
     a column per campaign with the method's final average accuracy (a VAE's negative ELBO), mean ± sd
     over its seeds; in bold the column's best and every method that ties with it (paired by seed, Holm
     over the column's comparisons with its best only), so that bold cells are the ones the column cannot
-    tell from its best; "-" where a method did not run."""
+    tell from its best; "-" where a method did not run; a last row gives each campaign's seeds per method."""
     cells, order = {}, []
     for name, runs in campaigns.items():
         rows, vae = table_rows(runs), is_vae(runs)
@@ -221,4 +221,6 @@ def summary_markdown(campaigns: dict) -> str:
     lines = ["| method | " + " | ".join(campaigns) + " |", "|---" * (len(campaigns) + 1) + "|"]
     for method in sorted(order, key=lambda m: (not m.startswith("anpyc"), order.index(m))):
         lines.append("| " + " | ".join([method] + [cells[method].get(name, "-") for name in campaigns]) + " |")
+    counts = [sorted({len(group) for group in by_name(runs).values()}) for runs in campaigns.values()]
+    lines.append("| (seeds) | " + " | ".join("-".join(map(str, (c[0], c[-1]) if len(c) > 1 else c)) for c in counts) + " |")
     return "\n".join(lines) + "\n"

@@ -205,7 +205,8 @@ def unsupported_figures(document: str) -> list[str]:
         if first is None or not MARKER.search(section):  # a section of results: it shows a marked table
             continue
         prose = " ".join(line for line in lines[first:] if not line.startswith("|"))
-        prose = re.sub(r"<!--.*?-->|`[^`]*`|\]\([^)]*\)", " ", prose)  # markers, code, link targets
+        prose = VERDICT.sub(" ", re.sub(r"<!--.*?-->|`[^`]*`|\]\([^)]*\)", " ", prose))  # markers, code, links, and
+        # verdict tags, whose bounds are checked against their verdict tables
         for sentence in re.split(r"(?<=[.;!?])\s+(?=[A-Z(\[-])", re.sub(r"\s+", " ", prose)):
             if CITED in sentence:
                 continue
