@@ -139,6 +139,8 @@ def plan(argv: list[str]) -> tuple[cli.Parser, Campaign]:
     bad = [label for label in methods if not re.fullmatch(r"[\w.-]+", label)]
     if bad:
         parser.error(f"--methods: a label may hold letters, digits, _, . and - only (got {bad[0]!r})")
+    if args.ray and any(a.split("=")[0] == "--jobs" for a in argv[:split]):
+        parser.error("--jobs has no effect with --ray ADDRESS: the cluster's CPUs decide how many runs go at once")
     if not 0 <= args.gpus_per_job <= 1:
         parser.error(f"--gpus-per-job must be in [0, 1] (got {args.gpus_per_job})")
     seeds = seed_list(args.seeds, "--seeds", parser)

@@ -72,7 +72,9 @@ class RayRunner:
             ray.init(address=address, runtime_env=runtime_env, **quiet)
         else:
             ray.init(num_cpus=cpus, runtime_env=runtime_env, **quiet)
-        self.ray, self.task = ray, ray.remote(num_cpus=1, num_gpus=gpus)(on_worker)
+        # No retries by Ray: a task whose worker died would start again from the files it was sent, not from
+        # its last finished task; the campaign reports it failed, and the next compare.py resumes it.
+        self.ray, self.task = ray, ray.remote(num_cpus=1, num_gpus=gpus, max_retries=0)(on_worker)
 
     def __call__(self, script: str, folder: Path, seed: int, argv: list) -> tuple[int, bool]:
         interrupted = folder / CHECKPOINT

@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from types import SimpleNamespace
@@ -72,6 +73,8 @@ def test_sweep_without_validation_is_refused(tmp_path):
     (["--sweep", "nope:lamb=1", "--", "--validation", "100"], "--sweep: unknown method 'nope'"),
     (["--sweep", "ewc:lamb=1,10", "--", "--validation", "0"], "--sweep needs --validation N (N > 0)"),
     (["--ray", "--gpus-per-job", "2"], "--gpus-per-job must be in [0, 1] (got 2.0)"),
+    (["--ray", "auto", "--jobs", "4"], "--jobs has no effect with --ray ADDRESS"),
+    (["--methods", "finetuning,ewc", "--contrasts", "ewc:nope"], "--contrasts: 'ewc:nope' is not A:B or A:*"),
 ])
 def test_bad_input_stops_compare_before_any_run(argv, message, tmp_path, monkeypatch, capsys):
     # In this process (compare.py's plan reads every flag before any run); test_sweep_without_validation_is_refused
@@ -110,6 +113,74 @@ def test_ray_gives_the_same_folders_and_table_as_processes(tmp_path):
     again = compare(*ray)  # finished runs are skipped; the failed one is resumed on a worker from task 1
     assert "2 already finished, 1 to go" in again and "FAILED" in again
     assert "resuming after task 1 of 2" in (failed / "log.txt").read_text()
+
+
+def test_ray_across_two_nodes_brings_folders_back_whole_and_survives_a_killed_worker(tmp_path):
+    """Ray's own local cluster of two nodes of one CPU each: the two runs of a campaign go one to each
+    node, into Ray's copy of the repository (not the driver's folder: its runs record no git commit).
+    The worker of one run is killed after its first task: the campaign reports it and goes on."""
+    pytest.importorskip("ray")
+    import signal
+    import threading
+    import time
+
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster.add_node(num_cpus=1)
+    killed = []
+
+    def kill_the_victims_worker():
+        """When the run labelled victim has finished a task, SIGKILL the Ray worker that runs it."""
+        deadline = time.time() + 300
+        while time.time() < deadline and not killed:
+            for proc in Path("/proc").iterdir():
+                try:
+                    argv = (proc / "cmdline").read_bytes().split(b"\0")
+                except OSError:
+                    continue
+                if b"victim" in argv and b"--out" in argv:
+                    log = Path(argv[argv.index(b"--out") + 1].decode()) / "log.txt"
+                    if log.exists() and "after task 1" in log.read_text():
+                        worker = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])  # its parent
+                        os.kill(worker, signal.SIGKILL)
+                        os.kill(int(proc.name), signal.SIGKILL)
+                        killed.append(worker)
+                        break
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=kill_the_victims_worker)
+    watcher.start()
+    try:
+        out = compare("--out", str(tmp_path), "--ray", cluster.address, "--seeds", "0",
+                      "--methods", "finetuning,victim=finetuning", "--method-flags", "victim=--epochs 400",
+                      "--", *SLICE)
+    finally:
+        watcher.join()
+        cluster.shutdown()
+    assert killed, "the victim's worker was never found"
+    assert "victim seed 0: FAILED (" in out and "finetuning seed 0: done" in out
+    folder = tmp_path / "finetuning" / "seed0"
+    names = {p.name for p in folder.iterdir()}
+    assert {"config.json", "summary.json", "accuracy.csv", "log.txt", "provenance.json", "curves.png"} <= names
+    assert "checkpoint.npz" not in names and json.loads((folder / "summary.json").read_text())["finished"]
+    assert json.loads((folder / "provenance.json").read_text())["sessions"][0]["commit"] is None  # Ray's copy
+    assert "| finetuning |" in (tmp_path / "table.md").read_text()
+
+
+def test_a_campaign_names_its_contrasts_once_before_it_runs(tmp_path, capsys):
+    import compare as campaign
+
+    parser, plan = campaign.plan(["--out", str(tmp_path), "--methods", "anpyc_wi_np,finetuning,ewc"])
+    assert plan.contrasts == "anpyc_wi_np:*"  # by default ANPyC against every other method
+    campaign.name_contrasts(tmp_path, plan.contrasts, parser)
+    assert report.read_contrasts(tmp_path) == "anpyc_wi_np:*"
+    assert report.contrast_family("anpyc_wi_np:*", ["anpyc_wi_np", "finetuning", "ewc"]) == {
+        frozenset(("anpyc_wi_np", "finetuning")), frozenset(("anpyc_wi_np", "ewc"))}
+    campaign.name_contrasts(tmp_path, "anpyc_wi_np:*", parser)  # the same family: fine
+    with pytest.raises(SystemExit):
+        campaign.name_contrasts(tmp_path, "ewc:finetuning", parser)  # another one, after the runs: refused
+    assert "a campaign names them once, before it runs" in capsys.readouterr().err
 
 
 def test_ray_missing_is_one_line(tmp_path):

@@ -2,8 +2,8 @@
 the same result matrices, to the printed precision. A change that moves numbers fails here until the
 campaigns it moves are rerun (and these runs with them), or the change is undone.
 
-The runs cover the paths that campaigns take: ANPyC with pruning, dropout and the penalty's implicit
-step; EWC's sampled Fisher with Adam; SI's path integral; joint's replay; the VAE with its judge;
+The runs cover some of the paths that campaigns take (README.md, Tests, lists those they miss): ANPyC
+with pruning, dropout and the penalty's implicit step; EWC's sampled Fisher with Adam; SI's path integral; joint's replay; the VAE with its judge;
 PackNet's masks; replay's memory in the class-incremental scenario; ANPyC without pruning on a shared
 head (domain-incremental); the GAN with its critic step, pruning and Fréchet distance; generative
 replay's split batch. The last five were made by the commits their campaigns run at (89d9b7a; the GAN
