@@ -4,8 +4,9 @@ result matrix differ) or is refused in one line. A flag that is accepted and cha
 config.json record a setting that never ran.
 
 The walk is split by who reads a flag. A core flag (common/cli.py's CORE) is read by the shared loop, the
-data and the network: it is walked on fine-tuning, the method with no hooks, on the MLP and on each
-generative model (the VAE, and the GAN, whose step is its own), and the network's flags on the CNN too.
+data and the network: it is walked on fine-tuning, the method with no hooks, on the MLP; on the CNN, the
+VAE and the GAN (their networks, and the GAN's step, are their own code) the flags that build a network
+and those their modules read.
 Each script then walks its own flags, and every core flag that its method's own code reads (`config.X`
 in the source of its class and the classes it derives from), so that a method that overrides what a
 core flag does is walked on it.
@@ -51,7 +52,7 @@ NETWORK = {"model", "hidden", "init", "dropout", "dropout_layers", "latent"}  # 
 # Another value for each flag; a callable gets the base run's settings.
 OTHER = {
     "benchmark": lambda c: "split" if c.benchmark != "split" else "classes",
-    "tasks": lambda c: 2,
+    "tasks": lambda c: c.tasks + 1,
     "epochs": lambda c: c.epochs + 1,
     "iters": lambda c: 2,
     "extra_epochs": lambda c: ",".join(["1"] * c.tasks),
@@ -98,6 +99,11 @@ def method_class(module):
     """The class that the script's `cli.main(...)` runs."""
     call = re.search(r"cli\.main\((\w+)", inspect.getsource(module)).group(1)
     return getattr(module, call)
+
+
+def read_by(module) -> set[str]:
+    """The core flags that a module's code reads (`config.X` or `cfg.X`)."""
+    return set(re.findall(r"\b(?:config|cfg)\.(\w+)", inspect.getsource(module))) & set(cli.CORE)
 
 
 def own_core_flags(module) -> set[str]:
@@ -167,8 +173,8 @@ def silent_flags(module, base: list[str], names, folder) -> list[str]:
 # The core walks need no third task (no core flag acts from it on); the network's flags also on the CNN.
 TWO = ["--tasks", "2"]
 KINDS = {"mlp": (CLASSIFIER + TWO, set(cli.CORE)), "cnn": (CLASSIFIER + TWO + ["--model", "cnn"], NETWORK),
-         "vae": (["--protocol", "vae", *GENERATOR, *TWO], set(cli.CORE)),
-         "gan": (["--protocol", "gan", *GENERATOR, *TWO], set(cli.CORE))}
+         "vae": (["--protocol", "vae", *GENERATOR, *TWO], NETWORK | read_by(vae)),
+         "gan": (["--protocol", "gan", *GENERATOR, *TWO], NETWORK | read_by(gan))}
 
 
 @pytest.mark.parametrize("kind", KINDS)
