@@ -6,9 +6,10 @@
 Rows: (a) one epoch of 60,000 images through keras `model.fit` on the same network, (b) one epoch of
 our fine-tuning step, (c) of ANPyC's step with the consolidation penalty, (d) of the pruning script's
 retraining step (masked gradients), (e) ANPyC's importance over a task, (f) EWC's Fisher and MAS's
-importance over a task, (g) an epoch of SI (its per-step path integral); (h) peak resident memory
-after setting up a 100-task permuted sequence and learning 10 of its tasks (an epoch each), against
-setting up and learning a 1-task one; (j)
+importance over a task, (g) an epoch of SI (its per-step path integral); (h) resident memory after
+task 10 and after the last task of a run that learns all of a 100-task permuted sequence on the pruning
+script's network (784-64-32; an epoch of 256 images each, every task tested after each task), for both
+ANPyC scripts, EWC, SI and PackNet (`--only h`; about 3 minutes a method); (j)
 the TensorBoard summaries a run writes after each epoch; (k) the time per step of fine-tuning, SI and
 EWC on the published split-MNIST protocol vdv2019-split (MLP 400-400, Adam, batch 128), on a task
 that has the penalty; (l) what --deterministic (TensorFlow's op determinism) costs an ANPyC epoch
@@ -18,7 +19,7 @@ scenarios, and of replay with its memory batch (`--only m` runs this row alone).
 Each time is the best of `--repeats` calls after a first, tracing call; the rows' calls take turns.
 """
 import argparse
-import resource
+import re
 import subprocess
 import sys
 import tempfile
@@ -29,9 +30,10 @@ from types import SimpleNamespace
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / "baselines")]
 
+import compare  # noqa: E402
 from common import cli, consolidation, data, importance, models, protocols  # noqa: E402
 from common.method import Method  # noqa: E402
-from common.run import device_name, network, resident_mb  # noqa: E402
+from common.run import device_name, network, resident_mb, run  # noqa: E402
 from common.summaries import Summaries  # noqa: E402
 from common.training import Trainer  # noqa: E402
 import keras  # noqa: E402
@@ -170,12 +172,16 @@ def print_scenario_steps(repeats, subset):
         print(f"| {key} | {steps[key]:.2f} | {ratio} | {met} |")
 
 
-def peak_memory_mb(tasks, subset):
-    """(h), in a fresh process: set up a `tasks`-task permuted sequence and learn up to 10 of its tasks,
-    one epoch each (a task that kept anything after it ends shows up 9 times)."""
-    argv = [sys.executable, __file__, "--memory-probe", str(tasks)] + (["--subset", str(subset)] if subset else [])
+MEMORY_METHODS = ("anpyc_wi_np", "anpyc_wo_np", "ewc", "si", "packnet")
+
+
+def memory_growth_mb(method: str, tasks: int) -> tuple[float, float]:
+    """(h), in a fresh process: resident MB after task 10 (or the first, with fewer tasks) and after the
+    last task of `method` learning `tasks` permuted tasks."""
+    argv = [sys.executable, __file__, "--memory-probe", method, "--tasks", str(tasks)]
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-    return float(out.strip().splitlines()[-1])
+    early, last = out.strip().splitlines()[-1].split()
+    return float(early), float(last)
 
 
 def epoch_seconds(deterministic: bool, repeats: int, subset) -> float:
@@ -194,18 +200,20 @@ def epoch_probe(mode, repeats, subset):
     print(best_times({"c": lambda: anpyc.train(1, 1)}, repeats)["c"])
 
 
-def memory_probe(tasks, subset):
-    cfg = config(tasks=tasks, epochs=1, iters=None)
-    sequence = data.make_benchmark("permuted", tasks, 0, subset=subset)
-    trainer = trainer_for(Method, cfg, sequence)
-    for task in range(min(tasks, 10)):
-        trainer.learn(task)
-    print(peak_resident_mb())
-
-
-def peak_resident_mb() -> float:
-    """This process's peak resident memory (VmHWM on Linux; elsewhere ru_maxrss, which may include a parent's peak)."""
-    return resident_mb(peak=True) or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def memory_probe(method: str, tasks: int):
+    """The whole run of `method` (common/run.py, as its script makes it) on `tasks` permuted tasks of the
+    pruning script's protocol, an epoch of 256 images per task and one retraining epoch; prints the
+    resident MB after task min(10, tasks) and after the last."""
+    module = compare.script(method)
+    retrain = ["--retrain-epochs", "1"] if "retrain_epochs" in getattr(module, "FLAGS", {}) else []
+    with tempfile.TemporaryDirectory() as folder:
+        argv = ["--protocol", "authors-pruning", "--tasks", str(tasks), "--epochs", "1", "--train-subset", "256",
+                *retrain, "--out", folder, "--overwrite"]
+        config = cli.parse(module.HPARAMS, getattr(module, "FLAGS", {}), "", argv)
+        memory = []
+        run(getattr(module, re.search(r"cli\.main\((\w+)", Path(module.__file__).read_text()).group(1)), config,
+            log=lambda line, **_: memory.append(resident_mb()) if line.startswith("after task") else None)
+    print(f"{memory[min(10, tasks) - 1]:.0f} {memory[-1]:.0f}")
 
 
 def main():
@@ -213,19 +221,22 @@ def main():
     parser.add_argument("--tiny", action="store_true", help="a few steps of each measurement, no timing value")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--models", default="mlp,cnn")
-    parser.add_argument("--only", choices=("m",), help="run one row alone")
-    parser.add_argument("--memory-probe", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=("h", "m"), help="run one row alone")
+    parser.add_argument("--memory-probe", choices=MEMORY_METHODS, help=argparse.SUPPRESS)
+    parser.add_argument("--tasks", type=int, default=100, help=argparse.SUPPRESS)
     parser.add_argument("--epoch-probe", choices=("default", "deterministic"), help=argparse.SUPPRESS)
     parser.add_argument("--subset", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_probe:
-        return memory_probe(args.memory_probe, args.subset)
+        return memory_probe(args.memory_probe, args.tasks)
     if args.epoch_probe:
         return epoch_probe(args.epoch_probe, args.repeats, args.subset)
     subset = 512 if args.tiny else None
     repeats = 1 if args.tiny else args.repeats
     if args.only == "m":
         return print_scenario_steps(repeats, subset)
+    if args.only == "h":
+        return print_memory_growth(2, MEMORY_METHODS[:1]) if args.tiny else print_memory_growth(100)
     tasks = data.make_benchmark("permuted", 2, 0, subset=subset)
     print(f"device: {device_name()}; {len(tasks[0].train.labels)} training images per epoch; best of {repeats}")
     rows = [("a", "keras model.fit, one epoch"), ("b", "our fine-tuning epoch"), ("c", "ANPyC epoch (penalty)"),
@@ -257,9 +268,16 @@ def main():
     default, deterministic = epoch_seconds(False, repeats, subset), epoch_seconds(True, repeats, subset)
     print(f"\n(l) ANPyC epoch (dropout 0.5): {default:.2f} s, with --deterministic {deterministic:.2f} s "
           f"(x{deterministic / default:.2f}; measured on {device_name()})")
-    one, hundred = peak_memory_mb(1, subset), peak_memory_mb(100, subset)
-    print(f"\n(h) peak resident memory: 1 task {one:.0f} MB, 100 tasks {hundred:.0f} MB, "
-          f"difference {hundred - one:.0f} MB (target <= 300 MB {'met' if hundred - one <= 300 else 'MISSED'})")
+    print_memory_growth(2, MEMORY_METHODS[:1]) if args.tiny else print_memory_growth(100)
+
+
+def print_memory_growth(tasks: int, methods=MEMORY_METHODS):
+    """(h): each method's resident memory after task 10 and after the last, and the growth between."""
+    print(f"\n(h) resident memory (MB), {tasks} permuted tasks, 784-64-32\n"
+          "| method | after task 10 | after the last | growth | target: growth <= 50 MB |\n|---|---|---|---|---|")
+    for method in methods:
+        early, last = memory_growth_mb(method, tasks)
+        print(f"| {method} | {early:.0f} | {last:.0f} | {last - early:.0f} | {'met' if last - early <= 50 else 'MISSED'} |")
 
 
 if __name__ == "__main__":
