@@ -1,10 +1,11 @@
 """The shared training loop: a compiled epoch, evaluation, and task-wide means for importance measures.
 
 Speed comes from four choices. A whole epoch is one tf.function call (the batch loop runs in the
-graph, with no Python per step). The images live on the run's device once, as float32 in [0, 1]: every
-gather then runs where they live (GatherV2 has GPU kernels for float32 and int32, none for uint8). While
-a task trains, its training images are held permuted, so a step's batch (and a batch of the task's
-importance) is one gather; evaluation and anything on older tasks (joint's replay) gather and permute
+graph, with no Python per step). The images live on the run's device once, in the smallest dtype it can
+gather: uint8 on a CPU, float32 in [0, 1] on a GPU (GatherV2 has GPU kernels for float32 and int32, none
+for uint8); a batch is scaled to [0, 1] after its gather, which gives the same values as scaling them
+all first. While a task trains, its training images are held permuted, so a step's batch (and a batch
+of the task's importance) is one gather; evaluation and anything on older tasks (joint's replay) gather and permute
 each batch inside the graph. Each task's functions are traced once and reused for every epoch of that
 task.
 """
@@ -38,31 +39,47 @@ class TaskData:
                 device_arrays[id(array)] = (array, convert(tf.constant(array)))
             return device_arrays[id(array)][1]
 
+        stored = scaled if held_dtype() == tf.float32 else tf.identity
         self.splits = {
-            name: (on_device(split.images, scaled), on_device(split.labels, tf.identity))
+            name: (on_device(split.images, stored), on_device(split.labels, tf.identity))
             for name, split in (("train", task.train), ("validation", task.validation), ("test", task.test))
         }
         self.size = len(task.train.labels)
         self.permutation = None if task.permutation is None else tf.constant(task.permutation)
 
     def training_set(self):
-        """(x float32 [n, 784] in [0, 1], y int32 [n]): the whole training split, permuted at once, so
-        that each training step's batch is one gather. The trainer holds it only while the task trains:
-        a sequence of 100 tasks still needs one task's worth of it."""
-        return self.batch(tf.range(self.size))
+        """(x [n, 784] as stored, y int32 [n]): the whole training split, permuted at once, so that each
+        training step's batch is one gather (then `pixels`). The trainer holds it only while the task
+        trains: a sequence of 100 tasks still needs one task's worth of it."""
+        return self.rows(tf.range(self.size))
 
-    def batch(self, indices, split="train"):
-        """(x float32 [b, 784] in [0, 1], y int32 [b]) for the given indices of `split`."""
+    def rows(self, indices, split="train"):
+        """(x [b, 784] as stored, permuted, y int32 [b]) for the given indices of `split`."""
         images, labels = self.splits[split]
         x = tf.gather(images, indices)
         if self.permutation is not None:
             x = tf.gather(x, self.permutation, axis=1)
         return x, tf.gather(labels, indices)
 
+    def batch(self, indices, split="train"):
+        """(x float32 [b, 784] in [0, 1], y int32 [b]) for the given indices of `split`."""
+        x, y = self.rows(indices, split)
+        return pixels(x), y
+
+
+def held_dtype():
+    """How images are held on the run's device: uint8 on a CPU, float32 where a GPU must gather them."""
+    return tf.float32 if tf.config.list_physical_devices("GPU") else tf.uint8
+
 
 def scaled(images):
-    """uint8 pixels as float32 in [0, 1] (the same values as scaling each batch after its gather)."""
+    """uint8 pixels as float32 in [0, 1]."""
     return tf.cast(images, tf.float32) / 255.0
+
+
+def pixels(x):
+    """A batch as float32 in [0, 1], whichever way its images are held."""
+    return scaled(x) if x.dtype == tf.uint8 else x
 
 
 def batch_ranges(n, batch_size):
@@ -82,7 +99,7 @@ class Trainer:
         self.optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr, name="optimizer")  # checkpoint names
         self.optimizer.build(model.trainable_variables)
         self._epoch_fns, self._mean_fns, self._eval_fns = {}, {}, {}
-        self._held = {}  # the training task's set, permuted and scaled (TaskData.training_set), while it trains
+        self._held = {}  # the training task's set, permuted (TaskData.training_set), while it trains
         self._round = self._epochs_done = 0
         method.setup(self)
 
@@ -174,7 +191,7 @@ class Trainer:
             total = tf.constant(0.0)
             for i in tf.range(count):
                 indices = order[i * batch_size : (i + 1) * batch_size]
-                total += step(tf.gather(images, indices), tf.gather(labels, indices), indices)
+                total += step(pixels(tf.gather(images, indices)), tf.gather(labels, indices), indices)
             return total / tf.cast(count, tf.float32)
 
         # The training set goes in as an argument: a graph that captured it would keep it after the task.
@@ -220,7 +237,7 @@ class Trainer:
             def mean(images):
                 totals = [tf.zeros_like(v) for v in model.shared_variables]
                 for i in tf.range(count):
-                    x = data.batch(indices_of(i))[0] if images is None else tf.gather(images, indices_of(i))
+                    x = data.batch(indices_of(i))[0] if images is None else pixels(tf.gather(images, indices_of(i)))
                     totals = [t + b for t, b in zip(totals, batch_fn(model, task, x))]
                 return [t / float(n if per_sample else count) for t in totals]
 

@@ -13,7 +13,7 @@ from tensorflow.python.framework import kernels
 
 import anpyc_wi_np
 from baselines import ewc, joint, mas, packnet, replay, si
-from common import data, importance
+from common import data, importance, training
 from common.run import network
 from common.training import Trainer
 from conftest import QUICK, ROOT, configure
@@ -59,6 +59,27 @@ def traced(trainer, task, fns) -> dict:
         mean = trainer._mean_fns[next(key for key in trainer._mean_fns if key[0] is fn)]
         functions[name] = mean.func.get_concrete_function(*mean.args)
     return functions
+
+
+@pytest.fixture(autouse=True)
+def as_on_a_gpu(monkeypatch, request):
+    """The loops as a GPU builds them: images held as float32 (a CPU holds uint8)."""
+    if "uint8" not in request.node.name:
+        monkeypatch.setattr(training, "held_dtype", lambda: tf.float32)
+
+
+def test_images_held_as_uint8_give_the_same_batches_as_float32(monkeypatch):
+    tasks = data.make_benchmark("permuted", 2, 0, subset=300)
+    indices = tf.constant([5, 0, 299, 17])
+    held = {}
+    for dtype in (tf.uint8, tf.float32):
+        monkeypatch.setattr(training, "held_dtype", lambda dtype=dtype: dtype)
+        task = training.TaskData(tasks[1], {})
+        assert task.splits["train"][0].dtype == dtype
+        rows = task.training_set()[0]
+        held[dtype.name] = (task.batch(indices)[0], training.pixels(tf.gather(rows, indices)))
+    for a, b in zip(held["uint8"], held["float32"]):
+        assert a.dtype == b.dtype == tf.float32 and np.array_equal(a.numpy(), b.numpy())
 
 
 def test_the_registry_knows_a_missing_gpu_kernel():
