@@ -4,8 +4,8 @@ One entry per session of the run (its start, then each resume): the git commit, 
 files the run executes differ from that commit, a SHA-256 of the code of those files (every module of
 this repository loaded by then: the script, common/, and whatever they import; their syntax trees, so
 that comments, docstrings and layout do not count), the versions of Python, TensorFlow, Keras and
-numpy, the device and the start time. Two runs with the same source hash ran the same code, whatever
-their commits; a run whose sessions differ in it is a mixture of two codes, and no table pools it
+numpy, the device, the CPU model and the start time. Two runs with the same source hash ran the same
+code, whatever their commits; a run whose sessions differ in it is a mixture of two codes, and no table pools it
 (common/report.py).
 """
 import ast
@@ -94,7 +94,19 @@ def describe(device: str) -> dict:
         "keras": keras.__version__,
         "numpy": np.__version__,
         "device": device,
+        "cpu": cpu_model(),
     }
+
+
+def cpu_model() -> str | None:
+    """The CPU's model name (/proc/cpuinfo on Linux, else the platform's word for it): rounding in some
+    kernels depends on it, so that the same code can print other digits on another machine."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or None
 
 
 def record(folder: Path, device: str, resumed: bool) -> dict:

@@ -19,6 +19,7 @@ def test_a_run_records_its_code_and_a_resume_adds_a_session(tmp_path):
     assert "baselines/ewc.py" in files and "common/consolidation.py" in files and "compare.py" not in files
     assert session["source_hash"] == provenance.source_hash([ROOT / name for name in files])
     assert session["tensorflow"] == tf.__version__ and session["device"] == "CPU"
+    assert session["cpu"] == provenance.cpu_model() and session["cpu"]  # the machine's, e.g. "AMD EPYC"
     assert session["commit"] == provenance.git("rev-parse", "HEAD")
     assert isinstance(session["uncommitted_changes"], bool)
 
