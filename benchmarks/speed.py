@@ -15,7 +15,9 @@ EWC on the published split-MNIST protocol vdv2019-split (MLP 400-400, Adam, batc
 that has the penalty; (l) what --deterministic (TensorFlow's op determinism) costs an ANPyC epoch
 with dropout, each in a fresh process, since determinism cannot be turned off once on; (m) the time
 per step on hsu2018-split's fifth task of fine-tuning and ANPyC in the task- and class-incremental
-scenarios, and of replay with its memory batch (`--only m` runs this row alone).
+scenarios, and of replay with its memory batch (`--only m` runs this row alone); (n) the peak resident
+memory of a whole fine-tuning run on van de Ven and Tolias' split MNIST (`--protocol vdv2019-split`), in a
+fresh process (`--only n`).
 Each time is the best of `--repeats` calls after a first, tracing call; the rows' calls take turns.
 """
 import argparse
@@ -221,7 +223,9 @@ def main():
     parser.add_argument("--tiny", action="store_true", help="a few steps of each measurement, no timing value")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--models", default="mlp,cnn")
-    parser.add_argument("--only", choices=("h", "m"), help="run one row alone")
+    parser.add_argument("--only", choices=("h", "m", "n"), help="run one row alone")
+    parser.add_argument("--peak-probe", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--iters", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--memory-probe", choices=MEMORY_METHODS, help=argparse.SUPPRESS)
     parser.add_argument("--tasks", type=int, default=100, help=argparse.SUPPRESS)
     parser.add_argument("--epoch-probe", choices=("default", "deterministic"), help=argparse.SUPPRESS)
@@ -229,6 +233,8 @@ def main():
     args = parser.parse_args()
     if args.memory_probe:
         return memory_probe(args.memory_probe, args.tasks)
+    if args.peak_probe:
+        return peak_probe(args.iters)
     if args.epoch_probe:
         return epoch_probe(args.epoch_probe, args.repeats, args.subset)
     subset = 512 if args.tiny else None
@@ -237,6 +243,8 @@ def main():
         return print_scenario_steps(repeats, subset)
     if args.only == "h":
         return print_memory_growth(2, MEMORY_METHODS[:1]) if args.tiny else print_memory_growth(100)
+    if args.only == "n":
+        return print_peak(5 if args.tiny else None)
     tasks = data.make_benchmark("permuted", 2, 0, subset=subset)
     print(f"device: {device_name()}; {len(tasks[0].train.labels)} training images per epoch; best of {repeats}")
     rows = [("a", "keras model.fit, one epoch"), ("b", "our fine-tuning epoch"), ("c", "ANPyC epoch (penalty)"),
@@ -269,6 +277,25 @@ def main():
     print(f"\n(l) ANPyC epoch (dropout 0.5): {default:.2f} s, with --deterministic {deterministic:.2f} s "
           f"(x{deterministic / default:.2f}; measured on {device_name()})")
     print_memory_growth(2, MEMORY_METHODS[:1]) if args.tiny else print_memory_growth(100)
+    print_peak(5 if args.tiny else None)
+
+
+def peak_probe(iters: int | None):
+    """(n): a whole fine-tuning run on vdv2019-split (`iters` minibatches per task, or the protocol's);
+    prints this process's peak resident MB."""
+    module = compare.script("finetuning")
+    with tempfile.TemporaryDirectory() as folder:
+        argv = ["--protocol", "vdv2019-split", "--out", folder, "--overwrite"] + (["--iters", str(iters)] if iters else [])
+        run(Method, cli.parse(module.HPARAMS, {}, "", argv), log=lambda *_, **__: None)
+    print(f"{resident_mb(peak=True):.0f}")
+
+
+def print_peak(iters: int | None):
+    """(n), in a fresh process, against its target."""
+    argv = [sys.executable, __file__, "--peak-probe"] + (["--iters", str(iters)] if iters else [])
+    peak = float(subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+    print(f"\n(n) peak resident memory, fine-tuning on vdv2019-split: {peak:.0f} MB "
+          f"(target <= 850 MB {'met' if peak <= 850 else 'MISSED'})")
 
 
 def print_memory_growth(tasks: int, methods=MEMORY_METHODS):

@@ -10,6 +10,6 @@ def test_benchmark_runs_in_tiny_mode():
                             text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     for row in ("(a) keras model.fit", "(e) ANPyC importance", "(f) EWC Fisher", "(g) SI epoch", "| c / a |",
-                "(k) vdv2019-split", "(l) ANPyC epoch", "(h) resident memory"):
+                "(k) vdv2019-split", "(l) ANPyC epoch", "(h) resident memory", "(n) peak resident memory"):
         assert row in result.stdout
     assert result.stdout.count("| measurement | seconds |") == 2  # the MLP and the CNN
