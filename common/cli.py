@@ -162,7 +162,7 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
     specs = {name: spec for name, spec in (CORE | flags).items() if name in hparams or name in ("data_dir", "out")}
     # What the defaults leave without effect has no default: --help says why, and it is None unless the
     # flags given bring it into play (then it must be given too).
-    base = argparse.Namespace(**{name: hparams.get(name) for name in specs})
+    base = settings_view(hparams, flags)
     idle = {name: spec.inert(base) for name, spec in specs.items() if spec.inert and spec.inert(base)}
     for name, spec in specs.items():
         default = None if name in idle else hparams.get(name)
@@ -196,16 +196,14 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
     networks = hparams.get("networks")
     if networks and config.model not in networks:
         parser.error(f"--model {config.model}: {prog} is defined for --model {' or '.join(networks)}")
+    view = settings_view(vars(config), flags)
     for name, spec in specs.items():
         flag = "--" + name.replace("_", "-")
-        why = spec.inert and spec.inert(config)
+        why = spec.inert and spec.inert(view)
         if why and flag in given:
             parser.error(f"{flag} has no effect here: {why}")
         if why:
             setattr(config, name, None)
-        elif getattr(config, name) is None and spec.type in (int, float):
-            source = f"--protocol {protocol}" if protocol else "the script"
-            parser.error(f"{flag}: {source} gives it no value here: give one")
     if "benchmark" in hparams:
         full = data.TASKS[config.benchmark]
         if config.benchmark != "permuted" and config.tasks is not None and config.tasks > full:
@@ -224,10 +222,20 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
                          f"{','.join(map(str, config.dropout_layers))})")
         if config.extra_epochs is not None and len(config.extra_epochs) != config.tasks:
             parser.error(f"--extra-epochs needs one number per task: {config.tasks} (got {len(config.extra_epochs)})")
+    for name, spec in specs.items():
+        if getattr(config, name) is None and spec.type in (int, float) and not (spec.inert and spec.inert(view)):
+            source = f"--protocol {protocol}" if protocol else "the script"
+            parser.error(f"--{name.replace('_', '-')}: {source} gives it no value here: give one")
     if "init" in hparams:  # what config.json records is the initialisation the network got
         config.init = models.network_init(config.init, config.model)
     config.script = prog
     return config
+
+
+def settings_view(values: dict, flags: dict) -> argparse.Namespace:
+    """`values` with every flag's name present (None where a script has no such setting), for the
+    inert rules, which read settings that some scripts do not have (e.g. --iters)."""
+    return argparse.Namespace(**({name: None for name in CORE | flags} | values))
 
 
 def resumed(folder: str, parser, defaults: dict, data_dir: str | None) -> argparse.Namespace:
@@ -246,7 +254,8 @@ def resumed(folder: str, parser, defaults: dict, data_dir: str | None) -> argpar
 
 def inert(config, flags: dict) -> set[str]:
     """The settings of `config` that its other settings leave without effect (recorded as None)."""
-    return {name for name, spec in (CORE | flags).items() if spec.inert and hasattr(config, name) and spec.inert(config)}
+    view = settings_view(vars(config), flags)
+    return {name for name, spec in (CORE | flags).items() if spec.inert and hasattr(config, name) and spec.inert(view)}
 
 
 def main(method_cls, hparams: dict, flags: dict, description: str, argv=None):
