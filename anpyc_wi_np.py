@@ -62,6 +62,8 @@ class PrunedANPyC(ANPyC):
     def prune_percent(self, task):
         """p for task `task`: prune_percent, then p <- int(prune_decay * p) after each task."""
         percent = self.config.prune_percent
+        if not percent:  # no pruning (prune_decay is then unset)
+            return 0
         for _ in range(task):
             percent = int(self.config.prune_decay * percent)
         return percent
@@ -82,8 +84,8 @@ class PrunedANPyC(ANPyC):
 
     def prune(self, trainer, task):
         free = [f.numpy().astype(bool) for f in self.free]
-        step = self.config.prune_step
-        for q in range(step, self.prune_percent(task) + step, step):
+        step, percent = self.config.prune_step, self.prune_percent(task)
+        for q in range(step, percent + step, step) if percent else ():
             importance = self.task_importance(trainer, task)[: len(free)]
             self.masks.set([prune_mask(i.numpy(), f, k, q / 100) for i, f, k in zip(importance, free, self.masks.keep())])
             trainer.train(task, self.config.retrain_epochs, phase=f"retrain ({q}% of free pruned)")

@@ -2,14 +2,14 @@
 the same result matrices, to the printed precision. A change that moves numbers fails here until the
 campaigns it moves are rerun (and these runs with them), or the change is undone.
 
-The runs cover some of the paths that campaigns take (README.md, Tests, lists those they miss): ANPyC
-with pruning, dropout and the penalty's implicit step; EWC's sampled Fisher with Adam; SI's path integral; joint's replay; the VAE with its judge;
-PackNet's masks; replay's memory in the class-incremental scenario; ANPyC without pruning on a shared
-head (domain-incremental); the GAN with its critic step, pruning and Fréchet distance; generative
-replay's split batch. The last five were made by the commits their campaigns run at (89d9b7a; the GAN
-and generative replay 7e01e8c), so this test also shows that main still computes what those campaigns
-did.
+The runs cover every method, network, scenario, optimiser and option that a committed campaign uses:
+ANPyC with and without pruning (dropout, the implicit and the explicit step, Adam, the no-pruning control
+with --extra-epochs), EWC, SI, MAS (both variants), LwF, joint, replay, PackNet, SGD-frozen; the MLP, the
+CNN, the VAE and the GAN; the three scenarios; SGD with the authors' init and decay schedule, and Adam;
+--iters. Each was made by the commit that the campaigns taking its path ran at (MADE_AT, checked against
+its provenance.json), so this test also shows that main still computes what those campaigns did.
 """
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +20,12 @@ from conftest import ROOT
 
 SLICE = ["--tasks", "3", "--train-subset", "500", "--epochs", "5", "--hidden", "64,32", "--batch-size", "32",
          "--init", "glorot", "--lr", "0.1"]
+BASE = ["--tasks", "3", "--train-subset", "500", "--hidden", "64,32", "--batch-size", "32"]
+# authors-main, authors-pruning, permuted-50/100: SGD, the authors' init, dropout 0.5, lr x0.9 every few epochs
+AUTHORS = [*BASE, "--epochs", "4", "--init", "authors", "--lr", "0.1", "--dropout", "0.5", "--lr-decay", "0.9",
+           "--lr-decay-epochs", "2"]
+# hsu2018-split-*, vdv2019-*: Adam, Keras' init, no dropout
+ADAM = [*BASE, "--init", "glorot", "--optimizer", "adam", "--lr", "0.001", "--dropout", "0"]
 GUARDS = {  # folder under results/guard: the command that made it
     "anpyc_wi_np": ["anpyc_wi_np.py", *SLICE, "--dropout", "0.25", "--retrain-epochs", "1"],
     "ewc": ["baselines/ewc.py", *SLICE, "--optimizer", "adam", "--lr", "0.001", "--lamb", "100"],
@@ -35,6 +41,27 @@ GUARDS = {  # folder under results/guard: the command that made it
                           "--hidden", "16,32", "--latent", "4", "--batch-size", "32"],
     "vae": ["anpyc_vae.py", "--tasks", "2", "--train-subset", "300", "--epochs", "1", "--hidden", "32", "--latent", "4",
             "--retrain-epochs", "1", "--validation", "100", "--lamb", "100"],
+    "mas-authors": ["baselines/mas.py", *AUTHORS, "--variant", "authors", "--lamb", "0.1"],
+    "mas-aljundi-cnn": ["baselines/mas.py", *ADAM, "--epochs", "2", "--model", "cnn", "--benchmark", "split",
+                        "--variant", "aljundi", "--lamb", "0.01"],
+    "lwf": ["baselines/lwf.py", *ADAM, "--epochs", "5", "--benchmark", "split", "--lamb", "1"],
+    "sgd_frozen": ["baselines/sgd_frozen.py", *BASE, "--init", "authors", "--lr", "0.1", "--dropout", "0.5",
+                   "--iters", "40"],
+    "anpyc_wo_np-adam-iters": ["anpyc_wo_np.py", *ADAM, "--benchmark", "split", "--iters", "40", "--lamb", "100"],
+    "anpyc_wi_np-no-pruning": ["anpyc_wi_np.py", *AUTHORS, "--lr-decay-first", "0.99", "--prune-percent", "0",
+                               "--extra-epochs", "2,1,0", "--lamb", "100"],
+    "si-domain-extra-epochs": ["baselines/si.py", *ADAM, "--iters", "40", "--scenario", "domain",
+                               "--extra-epochs", "1,1,0", "--c", "1"],
+    "anpyc_wi_np-explicit": ["anpyc_wi_np.py", *AUTHORS, "--lr-decay-first", "0.99", "--penalty-step", "explicit",
+                             "--retrain-epochs", "1", "--lamb", "1"],
+}
+MADE_AT = {  # guard: the commit that made it, that of the campaigns whose path it takes
+    **dict.fromkeys(["anpyc_wi_np", "ewc", "si", "joint", "vae"], "4c2d818"),
+    **dict.fromkeys(["packnet", "replay-class", "anpyc_wo_np-domain"], "89d9b7a"),
+    **dict.fromkeys(["gan", "generative_replay"], "7e01e8c"),
+    **dict.fromkeys(["mas-authors", "mas-aljundi-cnn", "lwf", "sgd_frozen", "anpyc_wo_np-adam-iters",
+                     "anpyc_wi_np-no-pruning"], "89d9b7a"),  # authors-*, hsu2018-*, vdv2019-split, permuted-*
+    **dict.fromkeys(["si-domain-extra-epochs", "anpyc_wi_np-explicit"], "4c2d818"),  # vdv2019-permuted-domain, main-job
 }
 
 
@@ -58,3 +85,9 @@ def test_a_committed_run_is_made_again_to_the_printed_precision(name, tmp_path):
     assert matrices and matrices == sorted(path.name for path in tmp_path.glob("*.csv"))
     for matrix in matrices:
         assert (tmp_path / matrix).read_text() == (committed / matrix).read_text(), f"{name}: {matrix} moved"
+
+
+@pytest.mark.parametrize("name", GUARDS)
+def test_each_guard_was_made_by_the_commit_of_its_campaigns(name):
+    provenance = json.loads((ROOT / "results" / "guard" / name / "provenance.json").read_text())
+    assert {session["commit"][:7] for session in provenance["sessions"]} == {MADE_AT[name]}
