@@ -5,8 +5,10 @@ import pytest
 import anpyc_wi_np
 import anpyc_wo_np
 from baselines import ewc, finetuning, joint, lwf, mas, packnet, replay, sgd_frozen, sgd_single_head, si
+from common import cli
 from common.method import Method
-from conftest import quick_run
+from common.run import run
+from conftest import QUICK, quick_run
 
 
 def forgetting_of_task_1(matrix):
@@ -65,7 +67,9 @@ def test_iters_trains_exactly_that_many_minibatches(tmp_path):
         def after_task(self, trainer, task):
             counted.append(int(trainer.optimizer.iterations))
 
-    quick_run(finetuning, Counting, tmp_path, "--iters", "70", "--train-subset", "1000")  # 32 batches an epoch
+    quick = [flag for pair in zip(QUICK[::2], QUICK[1::2]) if pair[0] != "--epochs" for flag in pair]  # --iters sets it
+    argv = [*quick, "--iters", "70", "--train-subset", "1000", "--out", str(tmp_path)]  # 32 batches an epoch
+    run(Counting, cli.parse(finetuning.HPARAMS, {}, "", argv), log=lambda *_: None)
     assert counted == [70, 140, 210]
 
 

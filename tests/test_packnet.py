@@ -86,7 +86,7 @@ def test_nothing_left_to_train_is_refused_in_one_line(tmp_path):
 
 @pytest.mark.parametrize("argv,message", [
     (["--scenario", "domain"], "packnet.py is defined by scenario task"),
-    (["--model", "vae", "--benchmark", "classes"], "use --model mlp or cnn"),
+    (["--model", "vae", "--benchmark", "classes"], "packnet.py is defined for --model mlp or cnn"),
     (["--prune-fraction", "1"], "--prune-fraction must be share or a number in [0, 1) (got 1)"),
 ])
 def test_what_packnet_cannot_do_is_one_line(argv, message, tmp_path):
