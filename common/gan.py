@@ -34,6 +34,7 @@ import tensorflow as tf
 
 from common import data, seeds
 from common.models import TaskNetwork, initializers, network_init
+from common.training import Adam
 from common.vae import GRID_SAMPLES, JUDGED_SAMPLES, bernoulli_entropy, samples_png, sample_judge
 
 DIGITS = 10
@@ -78,7 +79,7 @@ class GAN(TaskNetwork):
         self.generate(tf.zeros([1, latent]), tf.zeros([1], tf.int32))
         self.discriminate(tf.zeros([1, data.PIXELS]), tf.zeros([1], tf.int32))
         self.critic_variables = [v for layer in self.critic for v in layer.trainable_variables]
-        self.critic_optimizer = keras.optimizers.Adam(4e-4, beta_1=0.5, beta_2=0.9, name="discriminator_optimizer")
+        self.critic_optimizer = Adam(4e-4, beta_1=0.5, beta_2=0.9, name="discriminator_optimizer")
         self.critic_optimizer.build(self.critic_variables)
         self._real_features = {}
 

@@ -22,7 +22,28 @@ from common.errors import UserError
 from common.method import Batch
 
 EVAL_BATCH = 1000
-OPTIMIZERS = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam}
+
+
+class OneReplica:
+    """Keras' TensorFlow optimisers sum each step's gradients over the replicas of a distribution strategy
+    through a tf.custom_gradient, and TensorFlow registers every custom gradient of a traced graph in its
+    global gradient registry, for good: each graph that calls `apply` (one epoch graph per task) then
+    lives as long as the process, about 1.1 MB of it (docs/speed.md, "Memory over long sequences"). A run
+    here has one replica, where that sum is the identity, so it is left out; the steps are the same."""
+
+    def _all_reduce_sum_gradients(self, grads_and_vars):
+        return list(grads_and_vars)
+
+
+class SGD(OneReplica, keras.optimizers.SGD):
+    pass
+
+
+class Adam(OneReplica, keras.optimizers.Adam):
+    pass
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
 
 
 class RunError(UserError):

@@ -1,6 +1,7 @@
 """Faults: a killed run resumes to the same numbers, a NaN stops the run cleanly, writes never leave
 half a file."""
 import errno
+import gc
 import json
 import os
 import signal
@@ -116,6 +117,19 @@ def test_memory_stays_flat_from_task_to_task(tmp_path):
     assert result.returncode == 0, result.stderr
     memory = json.loads((tmp_path / "summary.json").read_text())["resident_mb"]
     assert memory[4] - memory[1] < 63, memory
+
+
+def test_a_tasks_training_graph_does_not_outlive_the_run(tmp_path):
+    # Keras' optimisers put a custom gradient in TensorFlow's global registry for every graph that calls
+    # `apply`, which then kept each task's epoch graph alive for good (about 1.1 MB a task); the
+    # trainer's optimisers leave it out (common/training.py, OneReplica).
+    def epoch_graphs():
+        gc.collect()
+        return sum(type(o).__name__ == "FuncGraph" and o.name.startswith("epoch") for o in gc.get_objects())
+
+    before = epoch_graphs()
+    quick_run(finetuning, Method, tmp_path, "--train-subset", "256", "--epochs", "1")
+    assert epoch_graphs() == before
 
 
 def test_importance_distribution_into_an_unwritable_folder_is_one_line(tmp_path):
