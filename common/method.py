@@ -41,8 +41,7 @@ class Method:
 
     def trainable_variables(self, model, task: int) -> list:
         """What the optimiser updates during task `task`."""
-        head = [] if len(model.heads) == 1 else model.head(task).trainable_variables
-        return model.shared_variables + head
+        return model.shared_variables + model.task_variables(task)
 
     def setup(self, trainer) -> None:
         pass

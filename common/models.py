@@ -56,8 +56,14 @@ class TaskNetwork(keras.Model):
         """Variables that are not the model's own but that a checkpoint must save (an inner optimiser's)."""
         return []
 
-    def head(self, task: int):
-        return self.heads[task if len(self.heads) > 1 else 0]
+    def head(self, task):
+        """Task `task`'s head. A tensor `task` (Trainer.score's one graph for every task) gets head 0,
+        which that graph runs with the task's own variables in place of its own (`task_variables`)."""
+        return self.heads[0 if len(self.heads) == 1 or tf.is_tensor(task) else task]
+
+    def task_variables(self, task: int) -> list:
+        """The variables that task `task` alone uses: its head's, or none where all tasks share the head."""
+        return [] if len(self.heads) == 1 else self.heads[task].trainable_variables
 
     @property
     def trunk_variables(self) -> list:

@@ -6,8 +6,9 @@ gather: uint8 on a CPU, float32 in [0, 1] on a GPU (GatherV2 has GPU kernels for
 for uint8); a batch is scaled to [0, 1] after its gather, which gives the same values as scaling them
 all first. While a task trains, its training images are held permuted, so a step's batch (and a batch
 of the task's importance) is one gather; evaluation and anything on older tasks (joint's replay) gather and permute
-each batch inside the graph. Each task's functions are traced once and reused for every epoch of that
-task.
+each batch inside the graph. Each task's training functions are traced once and reused for every epoch of
+that task, then dropped; one evaluation graph serves every task, so that what a run keeps does not grow
+with the number of tasks.
 """
 import gc
 import math
@@ -125,7 +126,8 @@ class Trainer:
         self.data = [TaskData(task, device_arrays) for task in tasks]
         self.optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr, name="optimizer")  # checkpoint names
         self.optimizer.build(model.trainable_variables)
-        self._epoch_fns, self._mean_fns, self._eval_fns = {}, {}, {}
+        self._epoch_fns, self._mean_fns = {}, {}
+        self._evaluate = self._evaluation()
         self._held = {}  # the training task's set, permuted (TaskData.training_set), while it trains
         self._round = self._epochs_done = 0
         method.setup(self)
@@ -228,23 +230,34 @@ class Trainer:
     def score(self, task: int, split: str = "test") -> float:
         """The mean of the model's per-sample score on task `task`'s `split`, dropout off, inside the
         method's `evaluating` context: a classifier's accuracy in percent, a VAE's negative ELBO in nats."""
-        key = (task, split)
-        if key not in self._eval_fns:
-            data, model = self.data[task], self.model
-            n = tf.size(data.splits[split][1])
-
-            @tf.function
-            def evaluate():
-                count, indices_of = batch_ranges(n, EVAL_BATCH)
-                total = tf.constant(0.0)
-                for i in tf.range(count):
-                    x, y = data.batch(indices_of(i), split)
-                    total += tf.reduce_sum(model.score(x, y, task))
-                return total / tf.cast(n, tf.float32)
-
-            self._eval_fns[key] = evaluate
+        data = self.data[task]
+        images, labels = data.splits[split]
         with self.method.evaluating(self, task):
-            return float(self._eval_fns[key]())
+            own = self.model.task_variables(task)
+            return float(self._evaluate(images, labels, data.permutation, tf.constant(task), own))
+
+    def _evaluation(self):
+        """One traced graph that scores every task: its split, permutation and number come in as arguments,
+        and its own variables (its head's) are read in place of task 0's, so that the graphs kept do not grow
+        with the number of tasks (a graph per task cost about 1.5 MB, docs/speed.md)."""
+        model = self.model
+        stand_in = model.task_variables(0)
+
+        @tf.function(reduce_retracing=True)
+        def evaluate(images, labels, permutation, task, own):
+            n = tf.size(labels)
+            count, indices_of = batch_ranges(n, EVAL_BATCH)
+            total = tf.constant(0.0)
+            with keras.StatelessScope(state_mapping=list(zip(stand_in, own, strict=True))):
+                for i in tf.range(count):
+                    indices = indices_of(i)
+                    x = tf.gather(images, indices)
+                    if permutation is not None:
+                        x = tf.gather(x, permutation, axis=1)
+                    total += tf.reduce_sum(model.score(pixels(x), tf.gather(labels, indices), task))
+            return total / tf.cast(n, tf.float32)
+
+        return evaluate
 
     def task_mean(self, batch_fn, task: int, batch_size: int, per_sample: bool, limit: int | None = None):
         """The mean of `batch_fn(model, task, x)` over task `task`'s training images, in order.
