@@ -52,8 +52,9 @@ def traced(trainer, task, fns) -> dict:
     epoch = trainer._epoch_fn(task)
     order = tf.range(trainer.data[task].size, dtype=tf.int32)
     functions = {"epoch": epoch.func.get_concrete_function(order, **epoch.keywords)}
-    trainer.score(task)
-    functions["evaluation"] = trainer._eval_fns[(task, "test")].get_concrete_function()
+    data = trainer.data[task]
+    functions["evaluation"] = trainer._evaluate.get_concrete_function(
+        *data.splits["test"], data.permutation, tf.constant(task), trainer.model.task_variables(task))
     for name, fn in fns.items():
         trainer.task_mean(fn, task, 100, per_sample=True)
         mean = trainer._mean_fns[next(key for key in trainer._mean_fns if key[0] is fn)]

@@ -17,8 +17,9 @@ from baselines import ewc, finetuning
 from common.errors import UserError
 from common.method import Method
 from common.results import write_atomic
+from common.run import run
 from common.training import RunError
-from conftest import QUICK, ROOT, quick_run
+from conftest import QUICK, ROOT, configure, quick_run
 
 
 def start(*argv, log):
@@ -119,17 +120,18 @@ def test_memory_stays_flat_from_task_to_task(tmp_path):
     assert memory[4] - memory[1] < 63, memory
 
 
-def test_a_tasks_training_graph_does_not_outlive_the_run(tmp_path):
-    # Keras' optimisers put a custom gradient in TensorFlow's global registry for every graph that calls
-    # `apply`, which then kept each task's epoch graph alive for good (about 1.1 MB a task); the
-    # trainer's optimisers leave it out (common/training.py, OneReplica).
-    def epoch_graphs():
+def test_the_graphs_a_run_keeps_do_not_grow_with_its_tasks(tmp_path):
+    # Two causes made them grow, 1 to 1.5 MB a task each (docs/speed.md): Keras' optimisers put a custom
+    # gradient in TensorFlow's global registry for every graph that calls `apply`, which kept each task's
+    # epoch graph for good (common/training.py, OneReplica); and evaluation traced a graph per task.
+    def graphs():
         gc.collect()
-        return sum(type(o).__name__ == "FuncGraph" and o.name.startswith("epoch") for o in gc.get_objects())
+        return sum(type(o).__name__ == "FuncGraph" for o in gc.get_objects())
 
-    before = epoch_graphs()
-    quick_run(finetuning, Method, tmp_path, "--train-subset", "256", "--epochs", "1")
-    assert epoch_graphs() == before
+    kept = []
+    config = configure(finetuning, "--train-subset", "256", "--epochs", "1", "--tasks", "4", out=tmp_path)
+    run(Method, config, log=lambda line, **_: kept.append(graphs()) if line.startswith("after task") else None)
+    assert len(kept) == 4 and kept[1] == kept[2] == kept[3], kept
 
 
 def test_importance_distribution_into_an_unwritable_folder_is_one_line(tmp_path):
