@@ -29,8 +29,9 @@ class OneReplica:
     """Keras' TensorFlow optimisers sum each step's gradients over the replicas of a distribution strategy
     through a tf.custom_gradient, and TensorFlow registers every custom gradient of a traced graph in its
     global gradient registry, for good: each graph that calls `apply` (one epoch graph per task) then
-    lives as long as the process, about 1.1 MB of it (docs/speed.md, "Memory over long sequences"). A run
-    here has one replica, where that sum is the identity, so it is left out; the steps are the same."""
+    lives as long as the process, about 1.1 MB a graph in a bare loop and about 1.9 MB a task in a
+    fine-tuning run (docs/speed.md, "Memory over long sequences"). A run here has one replica, where that
+    sum is the identity, so it is left out; the steps are the same."""
 
     def _all_reduce_sum_gradients(self, grads_and_vars):
         return list(grads_and_vars)
@@ -237,9 +238,10 @@ class Trainer:
             return float(self._evaluate(images, labels, data.permutation, tf.constant(task), own))
 
     def _evaluation(self):
-        """One traced graph that scores every task: its split, permutation and number come in as arguments,
-        and its own variables (its head's) are read in place of task 0's, so that the graphs kept do not grow
-        with the number of tasks (a graph per task cost about 1.5 MB, docs/speed.md)."""
+        """One function that scores every task, traced once per kind of argument (a split's size, with or
+        without a permutation) rather than once per task: the task's split, permutation and number come in
+        as arguments, and its own variables (its head's) are read in place of task 0's, so that the graphs
+        kept do not grow with the number of tasks (a graph per task cost 1.5 to 1.8 MB, docs/speed.md)."""
         model = self.model
         stand_in = model.task_variables(0)
 
