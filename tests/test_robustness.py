@@ -121,9 +121,10 @@ def test_memory_stays_flat_from_task_to_task(tmp_path):
 
 
 def test_the_graphs_a_run_keeps_do_not_grow_with_its_tasks(tmp_path):
-    # Two causes made them grow, about 1.9 and 1.8 MB a task in a fine-tuning run (docs/speed.md): Keras' optimisers put a custom
-    # gradient in TensorFlow's global registry for every graph that calls `apply`, which kept each task's
-    # epoch graph for good (common/training.py, OneReplica); and evaluation traced a graph per task.
+    # Two causes made them grow, about 1.9 and 1.8 MB a task in a fine-tuning run (docs/speed.md): Keras'
+    # optimisers put a custom gradient in TensorFlow's global registry for every graph that calls `apply`,
+    # which kept each task's epoch graph for good (common/training.py, OneReplica); and evaluation traced
+    # a graph per task.
     def graphs():
         gc.collect()
         return sum(type(o).__name__ == "FuncGraph" for o in gc.get_objects())
