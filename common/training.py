@@ -78,16 +78,21 @@ class TaskData:
 
     def rows(self, indices, split="train"):
         """(x [b, 784] as stored, permuted, y int32 [b]) for the given indices of `split`."""
-        images, labels = self.splits[split]
-        x = tf.gather(images, indices)
-        if self.permutation is not None:
-            x = tf.gather(x, self.permutation, axis=1)
-        return x, tf.gather(labels, indices)
+        return rows(*self.splits[split], indices, self.permutation)
 
     def batch(self, indices, split="train"):
         """(x float32 [b, 784] in [0, 1], y int32 [b]) for the given indices of `split`."""
         x, y = self.rows(indices, split)
         return pixels(x), y
+
+
+def rows(images, labels, indices, permutation):
+    """(x [b, 784] as stored, y int32 [b]): the given rows of a split, their pixels reordered by
+    `permutation` (or not, when None)."""
+    x = tf.gather(images, indices)
+    if permutation is not None:
+        x = tf.gather(x, permutation, axis=1)
+    return x, tf.gather(labels, indices)
 
 
 def held_dtype():
@@ -252,11 +257,8 @@ class Trainer:
             total = tf.constant(0.0)
             with keras.StatelessScope(state_mapping=list(zip(stand_in, own, strict=True))):
                 for i in tf.range(count):
-                    indices = indices_of(i)
-                    x = tf.gather(images, indices)
-                    if permutation is not None:
-                        x = tf.gather(x, permutation, axis=1)
-                    total += tf.reduce_sum(model.score(pixels(x), tf.gather(labels, indices), task))
+                    x, y = rows(images, labels, indices_of(i), permutation)
+                    total += tf.reduce_sum(model.score(pixels(x), y, task))
             return total / tf.cast(n, tf.float32)
 
         return evaluate
