@@ -1,9 +1,11 @@
 """MNIST and the task sequences built on it: permuted MNIST, split MNIST and, for generation, one digit
 class per task.
 
-Images are kept once, as uint8 rows of 784 pixels. Permuted tasks share that one array and each holds
-only its 784-entry permutation, applied batch by batch at training time, so a sequence of 100 tasks
-needs no more image memory than one.
+Images are kept once, as uint8 rows of 784 pixels in an array aligned to 64 bytes (so that TensorFlow
+can use it on a CPU without a copy, common/training.py). Every task is a set of row indices into that
+one array, with its own labels; a permuted task also holds its 784-entry permutation, applied batch by
+batch at training time. So a sequence of 100 tasks, or the five tasks of split MNIST, need no more
+image memory than the dataset itself.
 
 Where MNIST comes from, first match wins:
 1. the folder given by `--data-dir`, or else by the environment variable ANPYC_DATA_DIR: the four
@@ -13,6 +15,7 @@ Where MNIST comes from, first match wins:
 """
 import gzip
 import hashlib
+import io
 import os
 import socket
 from dataclasses import dataclass
@@ -46,8 +49,16 @@ class DataError(UserError):
 
 
 class Split(NamedTuple):
-    images: np.ndarray  # uint8 [n, 784]
-    labels: np.ndarray  # int32 [n]
+    """Rows `index` of the images `source` (all of them, in order, when `index` is None), with their labels."""
+
+    source: np.ndarray  # uint8 [N, 784]: the dataset's images, shared by every task drawn from it
+    labels: np.ndarray  # int32 [n]: the split's own labels
+    index: np.ndarray | None = None  # int32 [n]: which rows of `source`
+
+    @property
+    def images(self) -> np.ndarray:
+        """The split's uint8 [n, 784] images (a copy when it is a subset of `source`)."""
+        return self.source if self.index is None else self.source[self.index]
 
 
 @dataclass
@@ -63,16 +74,34 @@ class Task:
     digits: tuple = tuple(range(10))  # the MNIST digits the task's images show
 
 
+ALIGNMENT = 64  # bytes: what TensorFlow asks of memory it shares (Eigen's EIGEN_MAX_ALIGN_BYTES)
+
+
+def aligned_empty(shape, dtype=np.uint8) -> np.ndarray:
+    """An uninitialised C-contiguous array whose data starts on an ALIGNMENT-byte boundary."""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    buffer = np.empty(size + ALIGNMENT, np.uint8)
+    start = -buffer.ctypes.data % ALIGNMENT
+    return buffer[start:start + size].view(dtype).reshape(shape)
+
+
 def _read_idx(path: Path, md5: str) -> np.ndarray:
+    """An IDX file's array, decompressed piece by piece straight into aligned memory (the whole
+    decompressed file is never held twice)."""
     if not path.is_file():
         raise DataError(f"missing MNIST file {path.name} in {path.parent}: {HOW_TO_GET}")
     raw = path.read_bytes()
     if hashlib.md5(raw).hexdigest() != md5:
         raise DataError(f"{path} is corrupt or truncated (MD5 does not match {md5}): download it again")
-    data = gzip.decompress(raw)
-    ndim = data[3]
-    shape = np.frombuffer(data, ">u4", count=ndim, offset=4)
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    with gzip.GzipFile(fileobj=io.BytesIO(raw)) as file:
+        ndim = file.read(4)[3]
+        shape = tuple(int(n) for n in np.frombuffer(file.read(4 * ndim), ">u4"))
+        array = aligned_empty(shape)
+        flat, filled = array.reshape(-1), 0
+        while piece := file.read(1 << 20):
+            flat[filled:filled + len(piece)] = np.frombuffer(piece, np.uint8)
+            filled += len(piece)
+    return array
 
 
 def _from_folder(folder: Path):
@@ -108,7 +137,9 @@ def _from_tfds():
     splits = []
     for name in ("train", "test"):
         images, labels = tfds.as_numpy(builder.as_dataset(split=name, batch_size=-1, as_supervised=True))
-        splits.append(Split(images.reshape(-1, PIXELS), labels.astype(np.int32)))
+        held = aligned_empty((len(labels), PIXELS))
+        held[:] = images.reshape(-1, PIXELS)
+        splits.append(Split(held, labels.astype(np.int32)))
     return tuple(splits)
 
 
@@ -127,8 +158,9 @@ def _hold_out(split: Split, subset: int | None, validation: int) -> tuple[Split,
     """The first `validation` examples become the validation split, as in the authors' loader (5,000 of
     MNIST's 60,000 training images); training keeps the first `subset` of the rest (all when None)."""
     end = len(split.labels) if subset is None else validation + subset
-    return (Split(split.images[validation:end], split.labels[validation:end]),
-            Split(split.images[:validation], split.labels[:validation]))
+    index = np.arange(len(split.labels), dtype=np.int32) if split.index is None else split.index
+    return (Split(split.source, split.labels[validation:end], index[validation:end]),
+            Split(split.source, split.labels[:validation], index[:validation]))
 
 
 def task_permutation(seed: int, task: int) -> np.ndarray:
@@ -150,8 +182,8 @@ def digit_tasks(train: Split, test: Split, tasks: int, per_task: int, subset=Non
     """Task t holds the `per_task` digits from per_task * t on, labelled 0, 1, ... within the task."""
 
     def digits(split: Split, t: int) -> Split:
-        keep = (split.labels // per_task) == t
-        return Split(split.images[keep], split.labels[keep] - per_task * t)
+        keep = np.flatnonzero((split.labels // per_task) == t).astype(np.int32)
+        return Split(split.source, split.labels[keep] - per_task * t, keep)
 
     return [
         Task(f"{'split' if per_task > 1 else 'digit'}-{''.join(map(str, range(per_task * t, per_task * (t + 1))))}",

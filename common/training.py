@@ -1,14 +1,15 @@
 """The shared training loop: a compiled epoch, evaluation, and task-wide means for importance measures.
 
-Speed comes from four choices. A whole epoch is one tf.function call (the batch loop runs in the
-graph, with no Python per step). The images live on the run's device once, in the smallest dtype it can
-gather: uint8 on a CPU, float32 in [0, 1] on a GPU (GatherV2 has GPU kernels for float32 and int32, none
-for uint8); a batch is scaled to [0, 1] after its gather, which gives the same values as scaling them
-all first. While a task trains, its training images are held permuted, so a step's batch (and a batch
-of the task's importance) is one gather; evaluation and anything on older tasks (joint's replay) gather and permute
-each batch inside the graph. Each task's training functions are traced once and reused for every epoch of
-that task, then dropped; one evaluation graph serves every task, so that what a run keeps does not grow
-with the number of tasks.
+Speed comes from four choices. A whole epoch is one tf.function call (the batch loop runs in the graph, with
+no Python per step). The dataset's images live on the run's device once, shared by every task (a task is a
+set of rows), in the smallest dtype the device can gather: uint8 on a CPU, where the tensor uses the
+loader's own memory, float32 in [0, 1] on a GPU (GatherV2 has GPU kernels for float32 and int32, none for
+uint8); a batch is scaled to [0, 1] after its gather, which gives the same values as scaling them all first.
+While a task trains, its training images are held permuted, so a step's batch (and a batch of the task's
+importance) is one gather; evaluation and anything on older tasks (joint's replay) gather and permute each
+batch inside the graph. Each task's training functions are traced once and reused for every epoch of that
+task, then dropped; one evaluation graph serves every task, so that what a run keeps does not grow with the
+number of tasks.
 """
 import gc
 import math
@@ -19,6 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from common.data import ALIGNMENT
 from common.errors import UserError
 from common.method import Batch
 
@@ -53,18 +55,20 @@ class RunError(UserError):
 
 
 class TaskData:
-    """A task's splits as tensors on the run's device; batches are made from indices, in the graph."""
+    """A task's splits as tensors on the run's device, each (the dataset's images, the split's labels, the
+    split's rows of the images or None); batches are made from indices, in the graph."""
 
     def __init__(self, task, device_arrays: dict):
         def on_device(array, convert):
-            # Permuted tasks share their numpy arrays: keep one device copy per array.
+            # Tasks share the dataset's images (and permuted tasks their labels and rows): one device
+            # tensor per numpy array.
             if id(array) not in device_arrays:
-                device_arrays[id(array)] = (array, convert(tf.constant(array)))
+                device_arrays[id(array)] = (array, convert(array))
             return device_arrays[id(array)][1]
 
-        stored = scaled if held_dtype() == tf.float32 else tf.identity
         self.splits = {
-            name: (on_device(split.images, stored), on_device(split.labels, tf.identity))
+            name: (on_device(split.source, held_images), on_device(split.labels, tf.constant),
+                   None if split.index is None else on_device(split.index, tf.constant))
             for name, split in (("train", task.train), ("validation", task.validation), ("test", task.test))
         }
         self.size = len(task.train.labels)
@@ -86,10 +90,11 @@ class TaskData:
         return pixels(x), y
 
 
-def rows(images, labels, indices, permutation):
-    """(x [b, 784] as stored, y int32 [b]): the given rows of a split, their pixels reordered by
+def rows(images, labels, index, indices, permutation):
+    """(x [b, 784] as stored, y int32 [b]): examples `indices` of a split, that is rows `index[indices]`
+    of the dataset's `images` (rows `indices` when `index` is None), their pixels reordered by
     `permutation` (or not, when None)."""
-    x = tf.gather(images, indices)
+    x = tf.gather(images, indices if index is None else tf.gather(index, indices))
     if permutation is not None:
         x = tf.gather(x, permutation, axis=1)
     return x, tf.gather(labels, indices)
@@ -98,6 +103,17 @@ def rows(images, labels, indices, permutation):
 def held_dtype():
     """How images are held on the run's device: uint8 on a CPU, float32 where a GPU must gather them."""
     return tf.float32 if tf.config.list_physical_devices("GPU") else tf.uint8
+
+
+def held_images(images: np.ndarray):
+    """The dataset's uint8 images as the run's device holds them (`held_dtype`). On a CPU, an array
+    aligned as TensorFlow needs (common/data.py's loader aligns it) becomes a tensor over the same memory, through
+    DLPack, rather than a second copy (55 MB for MNIST); any other array is copied."""
+    if held_dtype() == tf.float32:
+        return scaled(tf.constant(images))
+    shareable = (images.flags.c_contiguous and images.flags.writeable
+                 and images.ctypes.data % ALIGNMENT == 0)
+    return tf.experimental.dlpack.from_dlpack(images.__dlpack__()) if shareable else tf.constant(images)
 
 
 def scaled(images):
@@ -237,10 +253,9 @@ class Trainer:
         """The mean of the model's per-sample score on task `task`'s `split`, dropout off, inside the
         method's `evaluating` context: a classifier's accuracy in percent, a VAE's negative ELBO in nats."""
         data = self.data[task]
-        images, labels = data.splits[split]
         with self.method.evaluating(self, task):
             own = self.model.task_variables(task)
-            return float(self._evaluate(images, labels, data.permutation, tf.constant(task), own))
+            return float(self._evaluate(*data.splits[split], data.permutation, tf.constant(task), own))
 
     def _evaluation(self):
         """One function that scores every task, traced once per kind of argument (a split's size, with or
@@ -251,13 +266,13 @@ class Trainer:
         stand_in = model.task_variables(0)
 
         @tf.function(reduce_retracing=True)
-        def evaluate(images, labels, permutation, task, own):
+        def evaluate(images, labels, index, permutation, task, own):
             n = tf.size(labels)
             count, indices_of = batch_ranges(n, EVAL_BATCH)
             total = tf.constant(0.0)
             with keras.StatelessScope(state_mapping=list(zip(stand_in, own, strict=True))):
                 for i in tf.range(count):
-                    x, y = rows(images, labels, indices_of(i), permutation)
+                    x, y = rows(images, labels, index, indices_of(i), permutation)
                     total += tf.reduce_sum(model.score(pixels(x), y, task))
             return total / tf.cast(n, tf.float32)
 

@@ -5,8 +5,9 @@ import shutil
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from common import data
+from common import data, training
 from common.errors import UserError
 
 
@@ -30,9 +31,22 @@ def test_permutations_are_fixed_bijections():
     assert not np.array_equal(first, data.task_permutation(seed=4, task=1))
 
 
-def test_permuted_tasks_share_one_copy_of_the_images(mnist):
-    tasks = data.permuted_mnist(*mnist, tasks=50, seed=0)
-    assert all(t.train.images is tasks[0].train.images for t in tasks)
+def test_every_task_draws_its_rows_from_the_loaders_one_array(mnist):
+    train, test = mnist
+    for tasks in (data.permuted_mnist(train, test, tasks=50, seed=0, validation=100), data.split_mnist(train, test, 5)):
+        assert all(t.train.source is t.validation.source is train.source and t.test.source is test.source
+                   for t in tasks)
+    assert train.source.ctypes.data % data.ALIGNMENT == 0 and test.source.ctypes.data % data.ALIGNMENT == 0
+
+
+def test_the_cpu_tensor_of_the_images_is_the_loaders_memory(monkeypatch):
+    monkeypatch.setattr(training, "held_dtype", lambda: tf.uint8)
+    shared, unaligned = data.aligned_empty((3, 784)), np.empty(3 * 784 + 1, np.uint8)[1:].reshape(3, 784)
+    for images in (shared, unaligned):
+        images[:] = 7
+    held = {name: training.held_images(images) for name, images in (("shared", shared), ("unaligned", unaligned))}
+    shared[1, 5] = unaligned[1, 5] = 200
+    assert int(held["shared"][1, 5]) == 200 and int(held["unaligned"][1, 5]) == 7  # a copy, not an abort
 
 
 def test_split_tasks_hold_their_two_digits(mnist):
