@@ -3,19 +3,20 @@ the same result matrices, to the printed precision. A change that moves numbers 
 campaigns it moves are rerun (and these runs with them), or the change is undone.
 
 The runs cover ANPyC with pruning (dropout, the implicit and the explicit step, the no-pruning control
-with --extra-epochs) and without (a shared head, Adam with --iters), EWC, SI, MAS (both variants), LwF,
-joint, PackNet, replay (class-incremental), SGD-frozen, the VAE, the GAN and generative replay; the MLP
-and the CNN; the three scenarios; SGD with the authors' init and decay schedule, and Adam. MADE_AT gives
+with --extra-epochs, Adam in the class scenario) and without (a shared head, Adam with --iters), fine-tuning,
+EWC (with SGD and the authors' init, and --validation), SI, MAS (both variants), LwF (split and permuted
+tasks), joint, PackNet (its `share` and a numeric --prune-fraction), replay (class-incremental),
+SGD-frozen, the VAE, the GAN and generative replay; the MLP and the CNN; the three scenarios; SGD with the
+authors' init and decay schedule, and Adam. MADE_AT gives
 the commit that made each (checked against its provenance.json); from `mas-authors` on, that is the
 commit of the campaigns whose path the guard takes.
 
-Not yet guarded (paths that committed campaigns take): fine-tuning alone; cal_importance_distribution.py;
-generative replay's full batches; PackNet at a numeric --prune-fraction; --dropout-layers; --validation on
-a classifier; Adam with a constant learning rate (every guard keeps the lr decay of 0.9); ANPyC without
-pruning with --accumulate sum (the GAN and VAE campaigns); EWC, SI and joint on the GAN, the VAE and the
-CNN; ANPyC with pruning with Adam, --iters, the CNN or the class scenario; EWC with SGD and the authors'
-init; LwF on permuted tasks or outside the task scenario; MAS Aljundi on the MLP; replay outside the
-class scenario; the class scenario for any method but replay. Nor is every guard made at its campaigns'
+Not yet guarded (paths that committed campaigns take): cal_importance_distribution.py; generative
+replay's full batches; --dropout-layers; Adam with a constant learning rate (every guard keeps the lr
+decay of 0.9); ANPyC without pruning with --accumulate sum (the GAN and VAE campaigns); EWC, SI and
+joint on the GAN, the VAE and the CNN; ANPyC with pruning with --iters or the CNN; LwF outside the task
+scenario; MAS Aljundi on the MLP; replay outside the class scenario; the class scenario for methods
+other than replay and ANPyC with pruning. Nor is every guard made at its campaigns'
 commit: `vae` at 4c2d818 (its campaign ran at 89d9b7a), `si` and `joint` at 4c2d818 (authors-main and
 authors-pruning at 89d9b7a), and none at 85be33d (generative replay, full batches) or 327b012 (the
 importance distributions).
@@ -65,6 +66,12 @@ GUARDS = {  # folder under results/guard: the command that made it
                                "--extra-epochs", "1,1,0", "--c", "1"],
     "anpyc_wi_np-explicit": ["anpyc_wi_np.py", *AUTHORS, "--lr-decay-first", "0.99", "--penalty-step", "explicit",
                              "--retrain-epochs", "1", "--lamb", "1"],
+    "finetuning-authors": ["baselines/finetuning.py", *AUTHORS, "--lr-decay-first", "0.99"],
+    "ewc-authors-validation": ["baselines/ewc.py", *AUTHORS, "--validation", "100", "--lamb", "15"],
+    "lwf-permuted": ["baselines/lwf.py", *AUTHORS, "--lamb", "1"],
+    "packnet-fraction": ["baselines/packnet.py", *AUTHORS, "--prune-fraction", "0.5"],
+    "anpyc_wi_np-adam-class": ["anpyc_wi_np.py", *ADAM, "--epochs", "2", "--benchmark", "split", "--scenario", "class",
+                               "--retrain-epochs", "1", "--lamb", "100"],
 }
 MADE_AT = {  # guard: the commit that made it, that of the campaigns whose path it takes
     **dict.fromkeys(["anpyc_wi_np", "ewc", "si", "joint", "vae"], "4c2d818"),
@@ -73,6 +80,8 @@ MADE_AT = {  # guard: the commit that made it, that of the campaigns whose path 
     **dict.fromkeys(["mas-authors", "mas-aljundi-cnn", "lwf", "sgd_frozen", "anpyc_wo_np-adam-iters",
                      "anpyc_wi_np-no-pruning"], "89d9b7a"),  # authors-*, hsu2018-*, vdv2019-split, permuted-*
     **dict.fromkeys(["si-domain-extra-epochs", "anpyc_wi_np-explicit"], "4c2d818"),  # vdv2019-permuted-domain, main-job
+    **dict.fromkeys(["finetuning-authors", "ewc-authors-validation", "lwf-permuted", "packnet-fraction",
+                     "anpyc_wi_np-adam-class"], "89d9b7a"),  # authors-pruning, packnet-fraction, hsu2018-split-class
 }
 
 
