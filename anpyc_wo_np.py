@@ -12,8 +12,8 @@ from common.importance import anpyc_batch
 
 HPARAMS = protocols.AUTHORS | consolidation.HPARAMS | dict(
     # The authors searched lambda over {0.5, 1.5, 2, 2.5, 3, 4, 6, 7, 8, 10, 12, 15} on the test set.
-    # We take 3, their value with pruning, so that the two ANPyC scripts differ only by pruning;
-    # choose it properly on a validation split (--validation) for your own protocol.
+    # We take 3, their value with pruning, so that the two ANPyC scripts share their strength (they still
+    # differ in `accumulate`, below); choose it on a validation split (--validation) for your own protocol.
     lamb=3.0,
     accumulate="max",  # authors' script without pruning: element-wise max of the task importances
     importance_batch=100,  # authors: batches of 100 images (their loop took 99 by an off-by-one)
