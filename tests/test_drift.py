@@ -3,23 +3,22 @@ the same result matrices, to the printed precision. A change that moves numbers 
 campaigns it moves are rerun (and these runs with them), or the change is undone.
 
 The runs cover ANPyC with pruning (dropout, the implicit and the explicit step, the no-pruning control
-with --extra-epochs, Adam in the class scenario) and without (a shared head, Adam with --iters), fine-tuning,
-EWC (with SGD and the authors' init, and --validation), SI, MAS (both variants), LwF (split and permuted
-tasks), joint, PackNet (its `share` and a numeric --prune-fraction), replay (class-incremental),
-SGD-frozen, the VAE, the GAN and generative replay; the MLP and the CNN; the three scenarios; SGD with the
-authors' init and decay schedule, and Adam. MADE_AT gives
+with --extra-epochs, Adam in the class scenario, the CNN) and without (a shared head, Adam with --iters,
+--accumulate sum on the VAE), fine-tuning, EWC (with SGD and the authors' init, --validation, the class
+scenario, the VAE), SI (the CNN, the VAE), MAS (both variants, Aljundi's on the CNN and in the domain
+scenario), LwF (split and permuted tasks, the class scenario), joint (the MLP, the CNN), PackNet (its
+`share` and a numeric --prune-fraction), replay (class-incremental), SGD-frozen (with --dropout-layers),
+the VAE, the GAN and generative replay; the MLP and the CNN; the three scenarios; SGD with the authors'
+init and decay schedule, and Adam (with a constant learning rate too). MADE_AT gives
 the commit that made each (checked against its provenance.json); from `mas-authors` on, that is the
 commit of the campaigns whose path the guard takes.
 
 Not yet guarded (paths that committed campaigns take): cal_importance_distribution.py; generative
-replay's full batches; --dropout-layers; Adam with a constant learning rate (every guard keeps the lr
-decay of 0.9); ANPyC without pruning with --accumulate sum (the GAN and VAE campaigns); EWC, SI and
-joint on the GAN, the VAE and the CNN; ANPyC with pruning with --iters or the CNN; LwF outside the task
-scenario; MAS Aljundi on the MLP; replay outside the class scenario; the class scenario for methods
-other than replay and ANPyC with pruning. Nor is every guard made at its campaigns'
-commit: `vae` at 4c2d818 (its campaign ran at 89d9b7a), `si` and `joint` at 4c2d818 (authors-main and
-authors-pruning at 89d9b7a), and none at 85be33d (generative replay, full batches) or 327b012 (the
-importance distributions).
+replay's full batches; Adam with a constant learning rate outside the CNN, the class and the domain
+scenario; EWC, SI and joint on the GAN; ANPyC with pruning with --iters; replay outside the class
+scenario. Nor is every guard made at its campaigns' commit: `vae` at 4c2d818 (its campaign ran at
+89d9b7a), `si` and `joint` at 4c2d818 (authors-main and authors-pruning at 89d9b7a), and none at
+85be33d (generative replay, full batches) or 327b012 (the importance distributions).
 """
 import json
 import subprocess
@@ -38,6 +37,9 @@ AUTHORS = [*BASE, "--epochs", "4", "--init", "authors", "--lr", "0.1", "--dropou
            "--lr-decay-epochs", "2"]
 # hsu2018-split-*, vdv2019-*: Adam, Keras' init, no dropout
 ADAM = [*BASE, "--init", "glorot", "--optimizer", "adam", "--lr", "0.001", "--dropout", "0"]
+ADAM_CONSTANT = [*ADAM, "--lr-decay", "1", "--epochs", "2"]  # as hsu2018-* run it: no decay
+VAE = ["--protocol", "vae", "--tasks", "2", "--train-subset", "300", "--epochs", "1", "--hidden", "32", "--latent", "4",
+       "--validation", "100"]
 GUARDS = {  # folder under results/guard: the command that made it
     "anpyc_wi_np": ["anpyc_wi_np.py", *SLICE, "--dropout", "0.25", "--retrain-epochs", "1"],
     "ewc": ["baselines/ewc.py", *SLICE, "--optimizer", "adam", "--lr", "0.001", "--lamb", "100"],
@@ -72,6 +74,19 @@ GUARDS = {  # folder under results/guard: the command that made it
     "packnet-fraction": ["baselines/packnet.py", *AUTHORS, "--prune-fraction", "0.5"],
     "anpyc_wi_np-adam-class": ["anpyc_wi_np.py", *ADAM, "--epochs", "2", "--benchmark", "split", "--scenario", "class",
                                "--retrain-epochs", "1", "--lamb", "100"],
+    "anpyc_wo_np-vae-sum": ["anpyc_wo_np.py", *VAE, "--lamb", "100", "--accumulate", "sum"],
+    "ewc-vae": ["baselines/ewc.py", *VAE, "--lamb", "100"],
+    "si-vae": ["baselines/si.py", *VAE, "--c", "1"],
+    "anpyc_wi_np-cnn": ["anpyc_wi_np.py", *ADAM_CONSTANT, "--model", "cnn", "--benchmark", "split", "--retrain-epochs", "1",
+                        "--lamb", "100"],
+    "si-cnn": ["baselines/si.py", *ADAM_CONSTANT, "--model", "cnn", "--benchmark", "split", "--c", "1"],
+    "joint-cnn": ["baselines/joint.py", *ADAM_CONSTANT, "--model", "cnn", "--benchmark", "split"],
+    "lwf-class": ["baselines/lwf.py", *ADAM_CONSTANT, "--benchmark", "split", "--scenario", "class", "--lamb", "1"],
+    "ewc-class": ["baselines/ewc.py", *ADAM_CONSTANT, "--benchmark", "split", "--scenario", "class", "--lamb", "100"],
+    "mas-aljundi-domain": ["baselines/mas.py", *ADAM_CONSTANT, "--benchmark", "split", "--scenario", "domain",
+                           "--variant", "aljundi", "--lamb", "0.01"],
+    "sgd_frozen-dropout-layers": ["baselines/sgd_frozen.py", *BASE, "--init", "authors", "--lr", "0.1", "--dropout", "0.5",
+                                  "--dropout-layers", "2", "--lr-decay", "1", "--iters", "40"],
 }
 MADE_AT = {  # guard: the commit that made it, that of the campaigns whose path it takes
     **dict.fromkeys(["anpyc_wi_np", "ewc", "si", "joint", "vae"], "4c2d818"),
@@ -82,6 +97,8 @@ MADE_AT = {  # guard: the commit that made it, that of the campaigns whose path 
     **dict.fromkeys(["si-domain-extra-epochs", "anpyc_wi_np-explicit"], "4c2d818"),  # vdv2019-permuted-domain, main-job
     **dict.fromkeys(["finetuning-authors", "ewc-authors-validation", "lwf-permuted", "packnet-fraction",
                      "anpyc_wi_np-adam-class"], "89d9b7a"),  # authors-pruning, packnet-fraction, hsu2018-split-class
+    **dict.fromkeys(["anpyc_wo_np-vae-sum", "ewc-vae", "si-vae", "anpyc_wi_np-cnn", "si-cnn", "joint-cnn", "lwf-class",
+                     "ewc-class", "mas-aljundi-domain", "sgd_frozen-dropout-layers"], "89d9b7a"),  # vae, hsu2018-*, authors-sgd-frozen
 }
 
 
