@@ -17,7 +17,9 @@ with dropout, each in a fresh process, since determinism cannot be turned off on
 per step on hsu2018-split's fifth task of fine-tuning and ANPyC in the task- and class-incremental
 scenarios, and of replay with its memory batch (`--only m` runs this row alone); (n) the peak resident
 memory of a whole fine-tuning run on van de Ven and Tolias' split MNIST (`--protocol vdv2019-split`), in a
-fresh process (`--only n`).
+fresh process (`--only n`); (o) the time of one step of Memory Replay GANs' protocol (5 critic steps and a
+generator step, fine-tuning on the first digit), on their convolutional networks and on the MLP form,
+and what the 40,000 steps of a 10-digit run take at that pace (`--only o`).
 Each time is the best of `--repeats` calls after a first, tracing call; the rows' calls take turns.
 """
 import argparse
@@ -223,7 +225,7 @@ def main():
     parser.add_argument("--tiny", action="store_true", help="a few steps of each measurement, no timing value")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--models", default="mlp,cnn")
-    parser.add_argument("--only", choices=("h", "m", "n"), help="run one row alone")
+    parser.add_argument("--only", choices=("h", "m", "n", "o"), help="run one row alone")
     parser.add_argument("--peak-probe", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--iters", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--memory-probe", choices=MEMORY_METHODS, help=argparse.SUPPRESS)
@@ -245,6 +247,8 @@ def main():
         return print_memory_growth(2, MEMORY_METHODS[:1]) if args.tiny else print_memory_growth(100)
     if args.only == "n":
         return print_peak(5 if args.tiny else None)
+    if args.only == "o":
+        return print_mergan_steps(repeats, subset)
     tasks = data.make_benchmark("permuted", 2, 0, subset=subset)
     print(f"device: {device_name()}; {len(tasks[0].train.labels)} training images per epoch; best of {repeats}")
     rows = [("a", "keras model.fit, one epoch"), ("b", "our fine-tuning epoch"), ("c", "ANPyC epoch (penalty)"),
@@ -278,6 +282,30 @@ def main():
           f"(x{deterministic / default:.2f}; measured on {device_name()})")
     print_memory_growth(2, MEMORY_METHODS[:1]) if args.tiny else print_memory_growth(100)
     print_peak(5 if args.tiny else None)
+    print_mergan_steps(repeats, subset)
+
+
+def mergan_steps(repeats, subset) -> dict:
+    """(o): seconds per generator step (with its 5 critic steps) of fine-tuning on the first digit, by
+    protocol: an epoch of the digit, divided by its steps."""
+    module = compare.script("finetuning")
+    tasks = data.make_benchmark("classes", 1, 0, subset=subset)
+    calls, steps = {}, {}
+    for protocol in ("mergan", "mergan-mlp"):
+        cfg = cli.parse(module.HPARAMS, {}, "", ["--protocol", protocol])
+        keras.utils.set_random_seed(0)
+        trainer = Trainer(network(cfg, tasks), tasks, Method(cfg), cfg, log=lambda *_: None)
+        steps[protocol] = -(-trainer.data[0].size // cfg.batch_size)
+        calls[protocol] = partial(trainer.train, 0, 1)
+    return {key: seconds / steps[key] for key, seconds in best_times(calls, repeats).items()}
+
+
+def print_mergan_steps(repeats, subset):
+    seconds = mergan_steps(repeats, subset)
+    print(f"\n(o) Memory Replay GANs' protocol: one step (5 critic steps, one generator step), fine-tuning, on "
+          f"{device_name()}\n| network | seconds a step | hours of 40,000 steps (a 10-digit run) |\n|---|---|---|")
+    for protocol, value in seconds.items():
+        print(f"| {protocol} | {value:.3f} | {value * 40000 / 3600:.1f} |")
 
 
 def peak_probe(iters: int | None):

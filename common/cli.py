@@ -69,7 +69,8 @@ def optional_float(text: str) -> float | None:
     return None if text.lower() in ("", "none") else float(text)
 
 
-GENERATIVE = ("vae", "gan")
+GENERATIVE = ("vae", "gan", "mergan", "mergan-mlp")
+MERGAN = ("mergan", "mergan-mlp")
 
 
 def decay_off(config) -> bool:
@@ -97,13 +98,23 @@ CORE = {
     "lr_decay_first": Flag(optional_float, "the decay while the first task trains (default: --lr-decay)",
                            (lambda v: 0 < v <= 1, "in (0, 1]")),
     "optimizer": Flag(str, "optimiser", choices=("sgd", "adam")),
-    "model": Flag(str, "network: an MLP or CNN classifier, or an MLP VAE or conditional GAN (generation)",
-                  choices=("mlp", "cnn", "vae", "gan")),
+    "beta_1": Flag(float, "Adam's beta_1", within(0, 1), inert=lambda c: c.optimizer != "adam" and "only Adam has betas"),
+    "beta_2": Flag(float, "Adam's beta_2", within(0, 1), inert=lambda c: c.optimizer != "adam" and "only Adam has betas"),
+    "optimizer_state": Flag(str, "carry the optimiser's state (Adam's moments) from task to task, or reset it as each "
+                                 "task begins (Memory Replay GANs'; on their GAN, the critic's too)", choices=("carry", "reset"),
+                            inert=lambda c: c.optimizer != "adam" and "plain SGD keeps no state"),
+    "model": Flag(str, "network: an MLP or CNN classifier, or an MLP VAE or conditional GAN (generation), or Memory "
+                       "Replay GANs' conditional GAN (mergan) or its MLP form (mergan-mlp)",
+                  choices=("mlp", "cnn", "vae", "gan", *MERGAN)),
     "latent": Flag(int, "latent dimensions of the VAE or the GAN", at_least(1),
-                   inert=lambda c: c.model not in GENERATIVE and f"--model {c.model} is a classifier, with no latent space"),
-    "hidden": Flag(widths, "widths of the hidden Dense layers, e.g. 512,256"),
+                   inert=lambda c: (c.model not in GENERATIVE and f"--model {c.model} is a classifier, with no latent space"
+                                    or c.model in MERGAN and "MeRGAN's z has 128 dimensions (gan32_model.py)")),
+    "hidden": Flag(widths, "widths of the hidden Dense layers, e.g. 512,256",
+                   inert=lambda c: c.model == "mergan" and "MeRGAN's convolutional networks are fixed (gan32_model.py); "
+                                                           "--model mergan-mlp takes --hidden"),
     "init": Flag(str, "initialisation: authors (truncated normal sigma 0.1, biases 0.1), glorot (Keras'), or "
-                      "auto (authors for the MLP, glorot for the CNN and the VAE)", choices=("auto", "authors", "glorot")),
+                      "auto (authors for the MLP, glorot for the CNN and the VAE)", choices=("auto", "authors", "glorot"),
+                 inert=lambda c: c.model in MERGAN and "MeRGAN's networks start as its tflib's (common/mergan.py)"),
     "dropout": Flag(float, "dropout rate after each hidden Dense layer (training only)", within(0, 1),
                     inert=lambda c: c.model in GENERATIVE and f"--model {c.model} has no dropout"),
     "dropout_layers": Flag(counts, "the hidden Dense layers (numbered from 1) that dropout follows (none: every one)",
@@ -111,7 +122,7 @@ CORE = {
                                                                                        "too (--model mlp or cnn)"),
     "scenario": Flag(str, "task: one head per task; domain: one head shared by all; class: one head over all "
                      "classes seen so far, no task identity", choices=("task", "domain", "class"),
-                     inert=lambda c: c.model == "gan" and "the GAN is conditioned on the digit: one output layer serves "
+                     inert=lambda c: c.model in ("gan", *MERGAN) and "the GAN is conditioned on the digit: one output layer serves "
                                                           "every task"),
     "seed": Flag(int, "random seed (weights, shuffling, permutations, dropout)", at_least(0)),
     "deterministic": Flag(bool, "TensorFlow's op determinism: same-seed runs and resumes repeat exactly on a GPU "
@@ -147,7 +158,8 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
     None must be given.
 
     A flag that the run's other settings leave without effect (its `inert`) is an error when given, and
-    otherwise recorded as None: config.json holds what ran."""
+    otherwise recorded as None: config.json holds what ran. One that the defaults leave without effect
+    and the flags given bring into play takes the script's (or the preset's) value."""
     prog = Path(sys.argv[0]).name
     argv = sys.argv[1:] if argv is None else list(argv)
     defined = {name: hparams[name] for name in hparams.get("defines", ())}
@@ -161,7 +173,8 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
     parser = Parser(prog=prog, description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     specs = {name: spec for name, spec in (CORE | flags).items() if name in hparams or name in ("data_dir", "out")}
     # What the defaults leave without effect has no default: --help says why, and it is None unless the
-    # flags given bring it into play (then it must be given too).
+    # flags given bring it into play (then it takes the script's or the preset's value, and must be given
+    # where they have none).
     base = settings_view(hparams, flags)
     idle = {name: spec.inert(base) for name, spec in specs.items() if spec.inert and spec.inert(base)}
     for name, spec in specs.items():
@@ -204,11 +217,14 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
             parser.error(f"{flag} has no effect here: {why}")
         if why:
             setattr(config, name, None)
+        elif name in idle and flag not in given:  # brought into play by other flags: the script's value
+            value = hparams.get(name)
+            setattr(config, name, widths(value) if spec.type is widths and isinstance(value, str) else value)
     if "benchmark" in hparams:
         full = data.TASKS[config.benchmark]
         if config.benchmark != "permuted" and config.tasks is not None and config.tasks > full:
             parser.error(f"--tasks must be at most {full} for {config.benchmark} MNIST (got {config.tasks})")
-        generative = config.model in ("vae", "gan")
+        generative = config.model in GENERATIVE
         if config.benchmark == "classes" and not generative:
             parser.error("--benchmark classes (one digit per task) is for --model vae or gan: a classifier needs "
                          "2 classes or more")
@@ -223,7 +239,7 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
         if config.extra_epochs is not None and len(config.extra_epochs) != config.tasks:
             parser.error(f"--extra-epochs needs one number per task: {config.tasks} (got {len(config.extra_epochs)})")
     for name, spec in specs.items():
-        if getattr(config, name) is None and spec.type in (int, float) and not (spec.inert and spec.inert(view)):
+        if getattr(config, name) is None and spec.type in (int, float, widths) and not (spec.inert and spec.inert(view)):
             source = f"--protocol {protocol}" if protocol else "the script"
             parser.error(f"--{name.replace('_', '-')}: {source} gives it no value here: give one")
     if "init" in hparams:  # what config.json records is the initialisation the network got

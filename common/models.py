@@ -56,6 +56,10 @@ class TaskNetwork(keras.Model):
         """Variables that are not the model's own but that a checkpoint must save (an inner optimiser's)."""
         return []
 
+    def report(self) -> dict:
+        """Extra entries for summary.json about the network (such as its judge's accuracy)."""
+        return {}
+
     def head(self, task):
         """Task `task`'s head. A tensor `task` (Trainer.score's one graph for every task) gets head 0,
         which that graph runs with the task's own variables in place of its own (`task_variables`)."""

@@ -20,6 +20,9 @@ AUTHORS = dict(
     dropout_layers=None,  # after every hidden layer
     scenario="task",  # one head per task
     optimizer="sgd",  # plain SGD
+    beta_1=0.9,  # --optimizer adam only: Keras' (and Kingma and Ba's) betas
+    beta_2=0.999,
+    optimizer_state="carry",  # --optimizer adam only: its moments carry on from task to task
     lr=0.1,
     lr_decay=0.9,  # lr is multiplied by 0.9 ...
     lr_decay_epochs=10,  # ... every 10 epochs, counted within each task (across its retraining rounds)
@@ -39,6 +42,10 @@ AUTHORS = dict(
 # What the authors' pruning script (ANPyC_wi_NP.py) changed: a smaller network, a smaller lr decayed every
 # 5 epochs, by 0.99 while the first task trains and by 0.9 everywhere else (its retraining included).
 AUTHORS_PRUNING = dict(hidden="64,32", lr=0.02, epochs=30, lr_decay_epochs=5, lr_decay_first=0.99)
+
+MERGAN = dict(benchmark="classes", tasks=None, model="mergan", dropout=0.0, scenario="task", optimizer="adam", lr=0.0001,
+              beta_1=0.0, beta_2=0.9, optimizer_state="reset", lr_decay=1.0, lr_decay_first=None, batch_size=320,
+              iters=4000)
 
 # The published protocols keep Keras' Glorot initialisation: the papers used PyTorch's default (uniform,
 # scaled by fan-in), closer to Glorot than to the ANPyC authors' fixed sigma of 0.1.
@@ -71,6 +78,13 @@ PRESETS = {
     "gan": dict(benchmark="classes", tasks=None, model="gan", hidden="256,512", latent=64, init="glorot",
                 dropout=0.0, scenario="task", optimizer="adam", lr=0.0002, lr_decay=1.0, lr_decay_first=None,
                 batch_size=64, epochs=10, iters=None),
+    # Memory Replay GANs (Wu et al., NeurIPS 2018), MNIST, as their released code runs it (common/mergan.py
+    # cites each line): one digit per task, 4,000 generator steps per digit (mergan.py:64, 344-348), each
+    # after 5 critic steps on 64 real images (the batch of 320), Adam at 1e-4 with betas 0 and 0.9 for both
+    # networks, reset as each task begins (mergan.py:103-106, 329-341).
+    "mergan": MERGAN,
+    # The same with MLPs in place of the convolutions (ours, for CPUs): the generator 128-256-512-1024.
+    "mergan-mlp": MERGAN | dict(model="mergan-mlp", hidden="256,512"),
     # Continual generation (anpyc_vae.py): an MLP VAE 784-500-500-32 learns one digit class per task. Ours:
     # the ANPyC paper gives no VAE protocol. Adam at the usual lr for MNIST VAEs; 10 epochs of each class.
     "vae": dict(benchmark="classes", tasks=None, model="vae", hidden="500,500", latent=32, init="glorot",

@@ -6,7 +6,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from common import checkpoint, data, gan, models, provenance, vae
+from common import checkpoint, data, gan, mergan, models, provenance, vae
 from common.results import RunDir, write_atomic
 from common.summaries import Summaries
 from common.training import Trainer
@@ -26,8 +26,9 @@ def row_scalars(name: str, row: list[float]) -> dict:
 def network(config, tasks):
     """The classifier (one head per task, one shared head, or one head over every task's classes), the
     VAE or the GAN that config.model names."""
-    if config.model in ("vae", "gan"):
-        return {"vae": vae, "gan": gan}[config.model].build(config, tasks)
+    generative = {"vae": vae, "gan": gan, "mergan": mergan, "mergan-mlp": mergan}
+    if config.model in generative:
+        return generative[config.model].build(config, tasks)
     classes = tasks[0].classes
     if config.scenario == "class":
         return models.build(config.model, config.hidden, 1, classes * len(tasks), config.dropout, config.init,
@@ -91,7 +92,7 @@ def train(trainer, config, results, log) -> dict:
     costs = {"task_seconds": progress.get("task_seconds", []), "resident_mb": progress.get("resident_mb", [])}
 
     def write_results(learned: int, seconds: float) -> None:
-        results.record(matrices, method.report() | {"seconds": seconds} | costs)
+        results.record(matrices, model.report() | method.report() | {"seconds": seconds} | costs)
         for name, png in model.pictures(learned).items():
             write_atomic(results.path / name, png)
 

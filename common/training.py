@@ -50,6 +50,20 @@ class Adam(OneReplica, keras.optimizers.Adam):
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}
 
 
+def optimizer(config):
+    """The run's optimiser for the trained network, at config.lr (and Adam's betas)."""
+    betas = dict(beta_1=config.beta_1, beta_2=config.beta_2) if config.optimizer == "adam" else {}
+    return OPTIMIZERS[config.optimizer](learning_rate=config.lr, name="optimizer", **betas)  # checkpoint names
+
+
+def reset(optimizer) -> None:
+    """An optimiser's state as before its first step: step count and moments at zero, its learning
+    rate kept (Memory Replay GANs start each task so, mergan.py:340-341)."""
+    for variable in optimizer.variables:
+        if variable is not optimizer.learning_rate:
+            variable.assign(tf.zeros_like(variable))
+
+
 class RunError(UserError):
     """A run that cannot go on (a non-finite loss); what finished before it stays on disk."""
 
@@ -146,7 +160,7 @@ class Trainer:
         self.summaries = summaries  # TensorBoard event files (common/summaries.py), or None
         device_arrays = {}
         self.data = [TaskData(task, device_arrays) for task in tasks]
-        self.optimizer = OPTIMIZERS[config.optimizer](learning_rate=config.lr, name="optimizer")  # checkpoint names
+        self.optimizer = optimizer(config)
         self.optimizer.build(model.trainable_variables)
         self._epoch_fns, self._mean_fns = {}, {}
         self._evaluate = self._evaluation()
@@ -155,9 +169,11 @@ class Trainer:
         method.setup(self)
 
     def learn(self, task: int) -> None:
-        """The whole of task `task`: the network's start_task, the method's before hook, the epochs (and the task's --extra-epochs),
+        """The whole of task `task`: the optimiser's reset (--optimizer-state reset), the network's start_task, the method's before hook, the epochs (and the task's --extra-epochs),
         the method's after hook."""
         self._round = self._epochs_done = 0
+        if self.config.optimizer_state == "reset":
+            reset(self.optimizer)
         self.model.start_task(task)
         self.method.before_task(self, task)
         self.train(task, self.config.epochs, iters=self.config.iters)

@@ -4,9 +4,9 @@ result matrix differ) or is refused in one line. A flag that is accepted and cha
 config.json record a setting that never ran.
 
 The walk is split by who reads a flag. A core flag (common/cli.py's CORE) is read by the shared loop, the
-data and the network: it is walked on fine-tuning, the method with no hooks, on the MLP; on the CNN, the
-VAE and the GAN (their networks, and the GAN's step, are their own code) the flags that build a network
-and those their modules read.
+data and the network: it is walked on fine-tuning, the method with no hooks, on the MLP (plain SGD); on the
+CNN, the VAE, the GAN and Memory Replay GANs' MLP form (their networks, and the GANs' steps, are their own
+code) the flags that build a network and those their modules read, and on the last Adam's betas.
 Each script then walks its own flags, and every core flag that its method's own code reads (`config.X`
 in the source of its class and the classes it derives from), so that a method that overrides what a
 core flag does is walked on it.
@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 import compare
-from common import cli, data, gan, models, provenance, results, vae
+from common import cli, data, gan, mergan, models, provenance, results, vae
 from common.run import run
 
 HOW = {
@@ -63,6 +63,9 @@ OTHER = {
     "lr_decay_epochs": lambda c: 2,
     "lr_decay_first": lambda c: 0.5,
     "optimizer": lambda c: "adam" if c.optimizer == "sgd" else "sgd",
+    "beta_1": lambda c: 0.5,
+    "beta_2": lambda c: 0.99,
+    "optimizer_state": lambda c: "carry" if c.optimizer_state == "reset" else "reset",
     "model": lambda c: "cnn" if c.model == "mlp" else "mlp",
     "latent": lambda c: (c.latent or 4) + 1,
     "hidden": lambda c: "8,6",
@@ -138,10 +141,11 @@ def quick(monkeypatch):
     network in every run (fixed weights and order): it is trained once."""
     monkeypatch.setattr(vae, "JUDGED_SAMPLES", 100)
     monkeypatch.setattr(gan, "JUDGED_SAMPLES", 100)
+    monkeypatch.setattr(mergan, "JUDGED_SAMPLES", 100)
     judge = functools.cache(vae.sample_judge)
     monkeypatch.setattr(vae, "sample_judge", judge)
     monkeypatch.setattr(gan, "sample_judge", judge)
-    for network in (models.Network, gan.GAN, vae.VAE):
+    for network in (models.Network, gan.GAN, vae.VAE, mergan.MeRGAN):
         monkeypatch.setattr(network, "pictures", lambda self, learned: {})
     monkeypatch.setattr(results, "curves_png", lambda matrix, title: b"")
     monkeypatch.setattr(provenance, "record", lambda folder, device, resumed: {})
@@ -174,7 +178,9 @@ def silent_flags(module, base: list[str], names, folder) -> list[str]:
 TWO = ["--tasks", "2"]
 KINDS = {"mlp": (CLASSIFIER + TWO, set(cli.CORE)), "cnn": (CLASSIFIER + TWO + ["--model", "cnn"], NETWORK),
          "vae": (["--protocol", "vae", *GENERATOR, *TWO], NETWORK | read_by(vae)),
-         "gan": (["--protocol", "gan", *GENERATOR, *TWO], NETWORK | read_by(gan))}
+         "gan": (["--protocol", "gan", *GENERATOR, *TWO], NETWORK | read_by(gan)),
+         "mergan-mlp": (["--protocol", "mergan-mlp", *TWO, "--train-subset", "64", "--iters", "2", "--hidden", "8,8"],
+                        NETWORK | read_by(mergan) | {"beta_1", "beta_2"})}
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -1,0 +1,83 @@
+"""Memory Replay GANs' protocol (common/mergan.py): their networks' sizes, conditional batch norm by hand,
+five critic steps per generator step, the optimisers' reset at each task, and a short run that learns
+each digit and forgets the first, as their fine-tuning (SFT) does."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from baselines import ewc, finetuning
+from common import cli, data, mergan
+from common.method import Method
+from common.run import network, run
+from common.training import Trainer
+
+
+def config(*argv):
+    return cli.parse(finetuning.HPARAMS, {}, "", list(argv))
+
+
+def test_the_networks_have_the_sizes_of_their_code():
+    # gan32_model.py, counted by hand. Generator: Linear 128 -> 2048, deconvolutions 128 -> 64 -> 32 -> 1
+    # (5x5), a scale and a shift per digit for 128 + 64 + 32 channels. Critic: convolutions 1 -> 32 -> 64
+    # -> 128 (5x5), Linear 2048 -> 1 and 2048 -> 10.
+    generator = (128 * 2048 + 2048) + (25 * 128 * 64 + 64) + (25 * 64 * 32 + 32) + (25 * 32 + 1) + 2 * 10 * (128 + 64 + 32)
+    critic = (25 * 32 + 32) + (25 * 32 * 64 + 64) + (25 * 64 * 128 + 128) + (2048 + 1) + (2048 * 10 + 10)
+    assert (generator, critic) == (525_569, 279_563)
+    tasks = data.make_benchmark("classes", 2, 0, subset=50)
+    model = network(config("--protocol", "mergan", "--tasks", "2"), tasks)
+    assert sum(int(tf.size(v)) for v in model.shared_variables) == generator
+    assert sum(int(tf.size(v)) for v in model.critic_variables) == critic
+    images = model.generate(tf.random.normal([3, 128]), tf.constant([0, 1, 2]))
+    assert images.shape == (3, 32, 32, 1) and np.abs(images.numpy()).max() <= 1
+    score, logits = model.discriminate(images)
+    assert score.shape == (3,) and logits.shape == (3, 10)
+
+
+def test_conditional_batch_norm_by_hand():
+    layer = mergan.ConditionalBatchNorm()
+    x = np.random.default_rng(0).normal(2.0, 3.0, size=(6, 4)).astype(np.float32)
+    digits = np.array([0, 3, 3, 0, 7, 3])
+    layer.build(x.shape)
+    scale, shift = np.random.default_rng(1).normal(size=(2, 10, 4)).astype(np.float32)
+    layer.scale.assign(scale)
+    layer.shift.assign(shift)
+    normalised = (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5)  # the batch's own statistics, whatever the digits
+    np.testing.assert_allclose(layer(tf.constant(x), tf.constant(digits)), scale[digits] * normalised + shift[digits],
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_images_are_padded_to_32_pixels_in_minus_one_to_one():
+    x = tf.random.stateless_uniform([2, 784], [0, 1])
+    images = mergan.padded(x)
+    assert images.shape == (2, 32, 32, 1)
+    assert np.all(images.numpy()[:, :2] == -1) and np.all(images.numpy()[:, :, -2:] == -1)
+    np.testing.assert_allclose(mergan.unpadded(images), x, atol=1e-6)
+
+
+@pytest.mark.parametrize("state, steps", [("reset", (2, 10)), ("carry", (4, 20))])
+def test_five_critic_steps_per_generator_step_and_the_optimisers_restart_with_each_task(state, steps):
+    cfg = config("--protocol", "mergan-mlp", "--tasks", "2", "--iters", "2", "--train-subset", "700",
+                 "--optimizer-state", state)
+    tasks = data.make_benchmark("classes", 2, 0, subset=700)
+    keras.utils.set_random_seed(0)
+    trainer = Trainer(network(cfg, tasks), tasks, Method(cfg), cfg, log=lambda *_: None)
+    trainer.learn(0)
+    assert (int(trainer.optimizer.iterations), int(trainer.model.critic_optimizer.iterations)) == (2, 10)
+    trainer.learn(1)
+    assert (int(trainer.optimizer.iterations), int(trainer.model.critic_optimizer.iterations)) == steps
+
+
+def test_fine_tuning_learns_each_digit_and_forgets_the_first(tmp_path, monkeypatch):
+    monkeypatch.setattr(mergan, "JUDGED_SAMPLES", 640)
+    cfg = config("--protocol", "mergan-mlp", "--tasks", "2", "--iters", "100", "--train-subset", "1000",
+                 "--out", str(tmp_path))
+    matrix = run(Method, cfg, log=lambda *_: None)["accuracy"]
+    assert matrix[0][0] > 90  # digit 0, judged as a 0 after its task (chance: 10)
+    assert matrix[1][1] > 20 and matrix[1][0] < matrix[0][0] - 50  # digit 1 learned, digit 0 forgotten
+
+
+def test_methods_that_need_per_sample_gradients_refuse_it(capsys):
+    with pytest.raises(SystemExit):
+        cli.parse(ewc.HPARAMS, ewc.FLAGS, "", ["--protocol", "mergan"])
+    assert "--model mergan: " in capsys.readouterr().err  # "ewc.py is defined for --model mlp or cnn or vae or gan"
