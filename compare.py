@@ -48,6 +48,7 @@ METHODS = {
     "lwf": "baselines/lwf.py",
     "joint": "baselines/joint.py",
     "generative_replay": "baselines/generative_replay.py",
+    "mergan_jtr": "baselines/mergan_jtr.py",
     "packnet": "baselines/packnet.py",
     "replay": "baselines/replay.py",
     "finetuning": "baselines/finetuning.py",

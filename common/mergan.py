@@ -133,6 +133,7 @@ class MeRGAN(TaskNetwork):
         self.critic_variables = [v for layer in self.critic for v in layer.trainable_variables]
         self.critic_optimizer = Adam(LEARNING_RATE, beta_1=BETA_1, beta_2=BETA_2, name="discriminator_optimizer")
         self.critic_optimizer.build(self.critic_variables)
+        self.replayed = None  # MeRGAN-JTR's frozen copy of the generator's variables (baselines/mergan_jtr.py)
 
     def state_variables(self) -> list:
         return self.critic_optimizer.variables
@@ -153,6 +154,27 @@ class MeRGAN(TaskNetwork):
                     x = tf.reshape(x, [-1, 4, 4, 128])
         return tf.reshape(tf.tanh(self.heads[0](x)), [-1, SIDE, SIDE, 1])
 
+    def generate_with(self, weights, z, digits):
+        """G(z, digit) with `weights` (one tensor per generator variable) in place of its own."""
+        with keras.StatelessScope(state_mapping=list(zip(self.shared_variables, weights, strict=True))):
+            return self.generate(z, digits)
+
+    def replay(self, task: int, size, frozen: bool):
+        """MeRGAN-JTR's replay while task `task` trains (mergan.py:285-319): for each digit of the tasks
+        before it, (its images by the frozen copy or None, by the live generator, the digit), from codes
+        that the two share; one batch of `size` split equally among the digits, each generated alone (its
+        own batch statistics), as theirs. Nothing before the first task, or without a frozen copy."""
+        if self.replayed is None or task == 0:
+            return []
+        earlier = [d for k in range(task) for d in self.digits[k]]
+        each = tf.maximum(size // len(earlier), 1)
+        pairs = []
+        for digit in earlier:
+            z, digits = keras.random.normal([each, LATENT], seed=self.noise), tf.fill([each], digit)
+            old = tf.stop_gradient(self.generate_with(self.replayed, z, digits)) if frozen else None
+            pairs.append((old, self.generate(z, digits), digits))
+        return pairs
+
     def discriminate(self, images):
         """(the critic's score of each image, higher for what it takes as real; its classifier's logits)."""
         x = images if self.convolutional else tf.reshape(images, [-1, SIDE * SIDE])
@@ -167,8 +189,9 @@ class MeRGAN(TaskNetwork):
         y = keras.random.randint([n], 0, len(self.digits[task]), seed=self.noise)
         return z, y + self.digits[task][0]
 
-    def critic_step(self, real, digits) -> None:
-        """One step of the critic on real images of `digits` against as many generated ones of the same."""
+    def critic_step(self, real, digits, replayed) -> None:
+        """One step of the critic on real images of `digits` against as many generated ones of the same,
+        and on each replayed digit's images by the frozen copy (as real) against the live generator's."""
         n = tf.shape(real)[0]
         fake = tf.stop_gradient(self.generate(keras.random.normal([n, LATENT], seed=self.noise), digits))
         with tf.GradientTape() as tape:
@@ -181,21 +204,30 @@ class MeRGAN(TaskNetwork):
             score_real, logits_real = self.discriminate(real)
             loss = (tf.reduce_mean(self.discriminate(fake)[0]) - tf.reduce_mean(score_real)
                     + GRADIENT_PENALTY * tf.reduce_mean(tf.square(slopes - 1.0)) + classification(logits_real, digits))
+            for old, new, replayed_digits in replayed:  # summed, each digit weighted as the new one (no penalty)
+                score_old, logits_old = self.discriminate(old)
+                loss += (tf.reduce_mean(self.discriminate(tf.stop_gradient(new))[0]) - tf.reduce_mean(score_old)
+                         + classification(logits_old, replayed_digits))
         self.critic_optimizer.apply(tape.gradient(loss, self.critic_variables), self.critic_variables)
 
     def task_loss(self, x, y, task: int, training=False):
         """The critic's 5 steps on fifths of the real batch (when training), then the generator's loss on
-        as many images as a fifth, of the digits of the batch's first fifth."""
+        as many images as a fifth, of the digits of the batch's first fifth; with MeRGAN-JTR's replay, each
+        step also on the earlier digits (`replay`), new codes for each."""
         n = tf.shape(x)[0]
         size = tf.maximum(n // CRITIC_STEPS, 1)
         real, digits = padded(x), y + self.digits[task][0]
         if training:
             for i in range(CRITIC_STEPS):
                 start = tf.minimum(i * size, n - size)
-                self.critic_step(real[start:start + size], digits[start:start + size])
+                self.critic_step(real[start:start + size], digits[start:start + size], self.replay(task, size, True))
         digits = digits[:size]
         score, logits = self.discriminate(self.generate(keras.random.normal([size, LATENT], seed=self.noise), digits))
-        return -tf.reduce_mean(score) + classification(logits, digits), None
+        loss = -tf.reduce_mean(score) + classification(logits, digits)
+        for _, new, replayed_digits in self.replay(task, size, False):
+            score, logits = self.discriminate(new)
+            loss += -tf.reduce_mean(score) + classification(logits, replayed_digits)
+        return loss, None
 
     def forward(self, x, task: int, training=False, trace=None):
         """As many generated images of task `task`'s digits as x has rows (x is not used). There is no

@@ -1,12 +1,13 @@
 """Memory Replay GANs' protocol (common/mergan.py): their networks' sizes, conditional batch norm by hand,
-five critic steps per generator step, the optimisers' reset at each task, and a short run that learns
-each digit and forgets the first, as their fine-tuning (SFT) does."""
+five critic steps per generator step (replay or not), the optimisers' reset at each task, a short run
+that learns each digit and forgets the first, as their fine-tuning (SFT) does, and MeRGAN-JTR keeping
+it."""
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from baselines import ewc, finetuning
+from baselines import ewc, finetuning, mergan_jtr
 from common import cli, data, mergan
 from common.method import Method
 from common.run import network, run
@@ -55,26 +56,40 @@ def test_images_are_padded_to_32_pixels_in_minus_one_to_one():
     np.testing.assert_allclose(mergan.unpadded(images), x, atol=1e-6)
 
 
-@pytest.mark.parametrize("state, steps", [("reset", (2, 10)), ("carry", (4, 20))])
-def test_five_critic_steps_per_generator_step_and_the_optimisers_restart_with_each_task(state, steps):
+@pytest.mark.parametrize("state, steps, method", [("reset", (2, 10), Method), ("carry", (4, 20), Method),
+                                                  ("reset", (2, 10), mergan_jtr.JointTrainingWithReplay)])
+def test_five_critic_steps_per_generator_step_and_the_optimisers_restart_with_each_task(state, steps, method):
     cfg = config("--protocol", "mergan-mlp", "--tasks", "2", "--iters", "2", "--train-subset", "700",
                  "--optimizer-state", state)
     tasks = data.make_benchmark("classes", 2, 0, subset=700)
     keras.utils.set_random_seed(0)
-    trainer = Trainer(network(cfg, tasks), tasks, Method(cfg), cfg, log=lambda *_: None)
+    trainer = Trainer(network(cfg, tasks), tasks, method(cfg), cfg, log=lambda *_: None)
     trainer.learn(0)
     assert (int(trainer.optimizer.iterations), int(trainer.model.critic_optimizer.iterations)) == (2, 10)
     trainer.learn(1)
     assert (int(trainer.optimizer.iterations), int(trainer.model.critic_optimizer.iterations)) == steps
 
 
-def test_fine_tuning_learns_each_digit_and_forgets_the_first(tmp_path, monkeypatch):
-    monkeypatch.setattr(mergan, "JUDGED_SAMPLES", 640)
-    cfg = config("--protocol", "mergan-mlp", "--tasks", "2", "--iters", "100", "--train-subset", "1000",
-                 "--out", str(tmp_path))
-    matrix = run(Method, cfg, log=lambda *_: None)["accuracy"]
-    assert matrix[0][0] > 90  # digit 0, judged as a 0 after its task (chance: 10)
-    assert matrix[1][1] > 20 and matrix[1][0] < matrix[0][0] - 50  # digit 1 learned, digit 0 forgotten
+def test_the_frozen_copy_generates_with_its_own_weights():
+    tasks = data.make_benchmark("classes", 2, 0, subset=50)
+    model = network(config("--protocol", "mergan-mlp", "--tasks", "2"), tasks)
+    z, digits = tf.random.stateless_normal([4, 128], [0, 2]), tf.constant([0, 1, 1, 0])
+    copy = [tf.Variable(v) for v in model.shared_variables]
+    np.testing.assert_array_equal(model.generate_with(copy, z, digits), model.generate(z, digits))
+    copy[0].assign(copy[0] * 2)
+    assert not np.allclose(model.generate_with(copy, z, digits), model.generate(z, digits))
+    np.testing.assert_array_equal(model.generate(z, digits), model.generate(z, digits))  # its own: untouched
+
+
+def test_joint_training_with_replay_keeps_the_first_digit_that_fine_tuning_forgets(tmp_path, monkeypatch):
+    monkeypatch.setattr(mergan, "JUDGED_SAMPLES", 320)
+    argv = ["--protocol", "mergan-mlp", "--tasks", "2", "--iters", "100", "--train-subset", "1000"]
+    cfg = cli.parse(mergan_jtr.HPARAMS, {}, "", [*argv, "--out", str(tmp_path / "jtr")])
+    replayed = run(mergan_jtr.JointTrainingWithReplay, cfg, log=lambda *_: None)["accuracy"]
+    forgotten = run(Method, config(*argv, "--out", str(tmp_path / "sft")), log=lambda *_: None)["accuracy"]
+    assert forgotten[0][0] > 90 and replayed[0][0] > 90  # digit 0, judged a 0 after its task (chance: 10)
+    assert forgotten[1][1] > 20  # fine-tuning learns digit 1 ...
+    assert forgotten[1][0] < 40 and replayed[1][0] > forgotten[1][0] + 40  # ... and forgets digit 0; JTR keeps it
 
 
 def test_methods_that_need_per_sample_gradients_refuse_it(capsys):
