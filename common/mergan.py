@@ -57,6 +57,7 @@ LEARNING_RATE, BETA_1, BETA_2 = 1e-4, 0.0, 0.9  # mergan.py:103-106, 329-338, bo
 SAMPLE_BATCH = 64  # the judge sees samples in single-digit batches of 64 ...
 JUDGED_SAMPLES = 64 * 100  # ... 100 of them per digit (mergan.py:216-224)
 JUDGE_WIDTHS = (1024, 512, 256, 128)  # pretrain/mnist_test.py:31-47: 1024 -> these -> 10
+JUDGE_EPOCHS = 5  # ours: their judge's training is not released
 
 
 def tflib_init(fan_in: float, fan_out: float) -> keras.initializers.Initializer:
@@ -289,7 +290,7 @@ def mergan_judge(data_dir=None) -> keras.Model:
     judge = keras.Model(inputs, keras.layers.Dense(DIGITS, kernel_initializer=keras.initializers.GlorotUniform(seed=9))(x))
     judge.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     x, y = padded(train.images.astype(np.float32) / 255.0).numpy(), train.labels
-    for epoch in range(5):
+    for epoch in range(JUDGE_EPOCHS):
         order = np.random.default_rng([0, epoch]).permutation(len(y))
         judge.fit(x[order], y[order], batch_size=128, epochs=1, shuffle=False, verbose=0)
     predicted = np.argmax(judge.predict(padded(test.images.astype(np.float32) / 255.0), batch_size=1000, verbose=0), 1)

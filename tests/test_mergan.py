@@ -14,6 +14,15 @@ from common.run import network, run
 from common.training import Trainer
 
 
+@pytest.fixture(autouse=True)
+def quick_judge(monkeypatch):
+    """One epoch of the judge's training, not five: enough to tell the digits of these short runs apart."""
+    monkeypatch.setattr(mergan, "JUDGE_EPOCHS", 1)
+    mergan.mergan_judge.cache_clear()
+    yield
+    mergan.mergan_judge.cache_clear()
+
+
 def config(*argv):
     return cli.parse(finetuning.HPARAMS, {}, "", list(argv))
 
