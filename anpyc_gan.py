@@ -12,7 +12,13 @@ its penalty step and the pruning are anpyc_wi_np.py's, unchanged; --prune-percen
 pruning. The baselines run on the same GAN with `--protocol gan` (baselines/finetuning.py, ewc.py,
 si.py, joint.py, generative_replay.py).
 
-Results: accuracy.csv holds the share of 1,000 samples of each task that a classifier trained on real
+On Memory Replay GANs' protocol (`--protocol mergan` or `mergan-mlp`, common/mergan.py) the generator
+is theirs, and I is the entropy of the critic's auxiliary classifier (AC-GAN) for generated images of
+the task's digits: the classifier's entropy of the paper, on what the generator makes, and as free of
+labels. Pruning there spares the conditional batch norms' per-digit scales and shifts (a digit not yet
+learned has no importance, so its rows would be pruned first and start its task at 0).
+
+Results (our GAN): accuracy.csv holds the share of 1,000 samples of each task that a classifier trained on real
 MNIST judges to show the digit they were conditioned on; fid.csv the Fréchet distance between those
 samples and the task's real test images in that classifier's features (lower is better); samples.png
 samples of every task after each task.
@@ -23,7 +29,7 @@ from common import cli, protocols
 
 HPARAMS = anpyc_wi_np.HPARAMS | protocols.PRESETS["gan"] | dict(
     protocol="gan",  # 10 tasks of one digit each; the MLP GAN; Adam, lr 2e-4, batch 64, 10 epochs
-    defines=("model",),  # the GAN, under any preset
+    networks=("gan", *cli.MERGAN),  # ours, or Memory Replay GANs' (--protocol mergan, mergan-mlp)
     lamb=100.0,  # consolidation strength: the VAE's value until a campaign chooses it on validation data
     accumulate="sum",  # task importances add up, as in the authors' pruning script
     importance_batch=100,  # the authors' batch for the importance

@@ -28,12 +28,13 @@ HPARAMS = anpyc_wo_np.HPARAMS | protocols.AUTHORS_PRUNING | dict(
     retrain_epochs=30,  # after each pruning step
     # ... and under each preset (the retraining rounds are part of a protocol's schedule): as long as a
     # task trains on Hsu et al.'s 4 epochs and the authors' 30; 5 epochs on van de Ven and Tolias'
-    # iterations (our campaigns' choice); 2 on the VAE and the GAN (anpyc_vae.py). Their SGD-frozen
+    # iterations (our campaigns' choice); 2 on the VAE and the GAN (anpyc_vae.py); 20 on Memory Replay
+    # GANs' protocol (about 370 generator steps, a tenth of a digit's 4,000; ours). Their SGD-frozen
     # notebook has no pruning: give --retrain-epochs there.
     presets={"authors-pruning": dict(retrain_epochs=30), "hsu2018-split": dict(retrain_epochs=4),
              "vdv2019-split": dict(retrain_epochs=5), "vdv2019-permuted": dict(retrain_epochs=5),
              "authors-sgd-frozen": dict(retrain_epochs=None), "vae": dict(retrain_epochs=2),
-             "gan": dict(retrain_epochs=2)},
+             "gan": dict(retrain_epochs=2), "mergan": dict(retrain_epochs=20), "mergan-mlp": dict(retrain_epochs=20)},
 )
 
 
@@ -55,8 +56,9 @@ class PrunedANPyC(ANPyC):
         super().setup(trainer)
         trunk = trainer.model.trunk_variables
         self.masks = Masks(trunk)
-        # Per trunk tensor, 1 where the previous task's final mask pruned (everything, before task 1).
-        self.free = [tf.Variable(tf.ones_like(v), trainable=False) for v in trunk]
+        # Per trunk tensor, 1 where the previous task's final mask pruned (everything the network lets
+        # pruning touch, before task 1).
+        self.free = [tf.Variable(tf.ones_like(v) * float(trainer.model.prunable(v)), trainable=False) for v in trunk]
         self.sparsity = tf.Variable(tf.fill([len(trainer.tasks), len(trunk)], float("nan")), trainable=False)
 
     def prune_percent(self, task):

@@ -22,7 +22,7 @@ import tensorflow as tf  # noqa: E402
 
 HPARAMS = protocols.AUTHORS | protocols.PRESETS["gan"] | dict(
     protocol="gan",
-    defines=("model",),
+    networks=("gan",),  # MeRGAN's replay is baselines/mergan_jtr.py
     replay_batch="split",  # or "full": a full batch of every earlier task per step
 )
 FLAGS = {"replay_batch": cli.Flag(str, "replayed images per step: split (one batch among the earlier tasks) "

@@ -236,6 +236,12 @@ class MeRGAN(TaskNetwork):
         assert trace is None, "per-sample gradients are not defined for MeRGAN's generator"
         return self.generate(*self.draw(tf.shape(x)[0], task))
 
+    def prunable(self, variable) -> bool:
+        """Not the conditional batch norms' scales and shifts: each of their rows is one digit's, and a
+        digit not yet learned has no importance, so pruning would zero its rows first."""
+        return not any(variable is v for layer in self.trunk if isinstance(layer, ConditionalBatchNorm)
+                       for v in layer.trainable_variables)
+
     def entropy(self, x, task: int):
         """I = the entropy of the critic's classifier for generated images of the task's digits, summed."""
         log_p = tf.nn.log_softmax(self.discriminate(self.forward(x, task))[1])

@@ -69,6 +69,11 @@ class TaskNetwork(keras.Model):
         """The variables that task `task` alone uses: its head's, or none where all tasks share the head."""
         return [] if len(self.heads) == 1 else self.heads[task].trainable_variables
 
+    def prunable(self, variable) -> bool:
+        """Whether pruning (anpyc_wi_np.py) may zero entries of `variable`, one of the trunk's: all of them,
+        unless a network says otherwise."""
+        return True
+
     @property
     def trunk_variables(self) -> list:
         return [v for layer in self.trunk for v in layer.trainable_variables]

@@ -32,6 +32,19 @@ def quick_run(script, method_cls, tmp_path, *argv):
     return run(method_cls, configure(script, *argv, out=tmp_path), log=lambda *_: None)["accuracy"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def quick_mergan_judge():
+    """MeRGAN's judge of samples (common/mergan.py) trains one epoch in the tests, not five: enough to
+    tell the digits of short runs apart. Trained once, it serves every run of the session."""
+    from common import mergan
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mergan, "JUDGE_EPOCHS", 1)
+        mergan.mergan_judge.cache_clear()
+        yield
+    mergan.mergan_judge.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def finetuning_matrix(tmp_path_factory):
     from baselines import finetuning

@@ -132,6 +132,8 @@ INERT = [  # a flag that the run's other settings leave without effect, and why
     ("baselines/mas.py", ["--protocol", "vae"], "--model vae: "),
     ("baselines/sgd_frozen.py", ["--protocol", "gan"], "is defined for --model mlp or cnn"),
     ("baselines/replay.py", ["--protocol", "gan"], "--model gan: "),
+    ("anpyc_gan.py", ["--protocol", "vae"], "is defined for --model gan or mergan or mergan-mlp"),
+    ("baselines/generative_replay.py", ["--protocol", "mergan"], "--model mergan: "),  # MeRGAN's: mergan_jtr.py
 ]
 
 

@@ -1,26 +1,20 @@
 """Memory Replay GANs' protocol (common/mergan.py): their networks' sizes, conditional batch norm by hand,
 five critic steps per generator step (replay or not), the optimisers' reset at each task, a short run
 that learns each digit and forgets the first, as their fine-tuning (SFT) does, and MeRGAN-JTR keeping
-it."""
+it; ANPyC on their generator, its pruning sparing the per-digit batch norms."""
+import json
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+import anpyc_gan
 from baselines import ewc, finetuning, mergan_jtr
 from common import cli, data, mergan
 from common.method import Method
 from common.run import network, run
 from common.training import Trainer
-
-
-@pytest.fixture(autouse=True)
-def quick_judge(monkeypatch):
-    """One epoch of the judge's training, not five: enough to tell the digits of these short runs apart."""
-    monkeypatch.setattr(mergan, "JUDGE_EPOCHS", 1)
-    mergan.mergan_judge.cache_clear()
-    yield
-    mergan.mergan_judge.cache_clear()
 
 
 def config(*argv):
@@ -104,3 +98,17 @@ def test_methods_that_need_per_sample_gradients_refuse_it(capsys):
     with pytest.raises(SystemExit):
         cli.parse(ewc.HPARAMS, ewc.FLAGS, "", ["--protocol", "mergan"])
     assert "--model mergan: " in capsys.readouterr().err  # "ewc.py is defined for --model mlp or cnn or vae or gan"
+
+
+def test_anpyc_takes_their_generator_and_prunes_all_but_its_per_digit_batch_norms(tmp_path, monkeypatch):
+    monkeypatch.setattr(mergan, "JUDGED_SAMPLES", 64)
+    argv = ["--protocol", "mergan-mlp", "--tasks", "2", "--iters", "2", "--train-subset", "64", "--hidden", "8,8",
+            "--retrain-epochs", "1", "--out", str(tmp_path)]
+    cfg = cli.parse(anpyc_gan.HPARAMS, anpyc_gan.FLAGS, "", argv)
+    assert (cfg.model, cfg.prune_percent) == ("mergan-mlp", 50)
+    run(anpyc_gan.PrunedANPyC, cfg, log=lambda *_: None)
+    first = json.loads((tmp_path / "summary.json").read_text())["sparsity"][0]  # after digit 0's pruning
+    assert {name: share for name, share in first.items() if name.startswith("bn_")} == {
+        f"bn_{i}/{v}": 0.0 for i in (0, 1) for v in ("scale", "shift")}
+    assert {name: share for name, share in first.items() if name.startswith("generator_")} == {
+        f"generator_{i}/{v}": 0.5 for i in (0, 1) for v in ("kernel", "bias")}  # 50% of each, exactly
