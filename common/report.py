@@ -296,9 +296,11 @@ def verdict_cell(contrast: dict) -> str:
 
 
 def write_verdicts(runs, folder: Path) -> str:
-    """verdicts.md in `folder`: the planned contrasts (`planned`), then every pair, exploratory; returns it."""
+    """verdicts.md in `folder`: the planned contrasts (`planned`), then every pair, exploratory (or, for a
+    campaign of one method, that it has no pair); returns it."""
     family = planned(runs, folder)
-    markdown = (f"Planned contrasts ({len(family)}, Holm over them):\n\n" + verdicts_markdown(runs, family)
+    markdown = ("One method: no pair to compare.\n" if len(by_method(runs)) < 2 else
+                f"Planned contrasts ({len(family)}, Holm over them):\n\n" + verdicts_markdown(runs, family)
                 + "\nEvery pair, exploratory (Holm over all of them):\n\n" + verdicts_markdown(runs))
     write_atomic(Path(folder) / "verdicts.md", markdown)
     return markdown

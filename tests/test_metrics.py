@@ -118,6 +118,15 @@ def test_verdicts_use_holms_p_and_call_a_ci_across_zero_a_tie():
     assert pairs["c", "b"]["p_value"] < 0.11 and pairs["c", "b"]["p_holm"] > 0.05
 
 
+def test_a_campaign_of_one_method_says_it_has_no_pair(tmp_path):
+    from common import report
+
+    runs = [run("a", s, v) for s, v in enumerate((92.0, 93.0, 92.5))]
+    assert report.write_verdicts(runs, tmp_path) == "One method: no pair to compare.\n"
+    runs.append(run("b", 0, 90.0))
+    assert report.write_verdicts(runs, tmp_path).startswith("Planned contrasts (")
+
+
 def test_a_row_that_pools_different_settings_is_refused():
     from common import report
     from common.errors import UserError
