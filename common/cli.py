@@ -78,8 +78,8 @@ def decay_off(config) -> bool:
 
 
 CORE = {
-    "benchmark": Flag(str, "task sequence (classes: one digit per task, for --model vae or gan)",
-                      choices=("permuted", "split", "classes")),
+    "benchmark": Flag(str, "task sequence (classes: one digit per task, for --model vae or gan; all: one task of "
+                           "all ten digits)", choices=("permuted", "split", "classes", "all")),
     "tasks": Flag(optional_int, "number of tasks (default: 10 permuted, 5 split, 10 classes)", at_least(1)),
     "epochs": Flag(int, "epochs per task", at_least(0),
                    inert=lambda c: c.iters is not None and f"--iters {c.iters} sets each task's length; add --iters none "

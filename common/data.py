@@ -1,5 +1,5 @@
 """MNIST and the task sequences built on it: permuted MNIST, split MNIST and, for generation, one digit
-class per task.
+class per task; and, as a reference, all ten digits as one task.
 
 Images are kept once, as uint8 rows of 784 pixels in an array aligned to 64 bytes (so that TensorFlow
 can use it on a CPU without a copy, common/training.py). Every task is a set of row indices into that
@@ -40,7 +40,7 @@ HOW_TO_GET = (
     "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) into it"
 )
 SPLIT_TASKS = 5
-TASKS = {"permuted": 10, "split": SPLIT_TASKS, "classes": 10}  # the full sequence of each benchmark
+TASKS = {"permuted": 10, "split": SPLIT_TASKS, "classes": 10, "all": 1}  # the full sequence of each benchmark
 PIXELS = 784
 
 
@@ -178,6 +178,9 @@ def permuted_mnist(train: Split, test: Split, tasks: int, seed: int, subset=None
     ]
 
 
+NAMES = {1: "digit", 2: "split", 10: "all"}  # a task's name, by its number of digits
+
+
 def digit_tasks(train: Split, test: Split, tasks: int, per_task: int, subset=None, validation=0):
     """Task t holds the `per_task` digits from per_task * t on, labelled 0, 1, ... within the task."""
 
@@ -186,7 +189,7 @@ def digit_tasks(train: Split, test: Split, tasks: int, per_task: int, subset=Non
         return Split(split.source, split.labels[keep] - per_task * t, keep)
 
     return [
-        Task(f"{'split' if per_task > 1 else 'digit'}-{''.join(map(str, range(per_task * t, per_task * (t + 1))))}",
+        Task(f"{NAMES[per_task]}-{''.join(map(str, range(per_task * t, per_task * (t + 1))))}",
              *_hold_out(digits(train, t), subset, validation), digits(test, t), classes=per_task,
              digits=tuple(range(per_task * t, per_task * (t + 1))))
         for t in range(tasks)
@@ -203,6 +206,12 @@ def class_mnist(train: Split, test: Split, tasks: int, subset=None, validation=0
     return digit_tasks(train, test, tasks, 1, subset, validation)
 
 
+def all_mnist(train: Split, test: Split, tasks: int, subset=None, validation=0):
+    """One task of all ten digits, labelled as themselves: training on i.i.d. MNIST, as the offline joint
+    training (JT) of Memory Replay GANs (Wu et al. 2018, joint.py) trains its generator."""
+    return digit_tasks(train, test, tasks, 10, subset, validation)
+
+
 def task_size(benchmark: str, train: Split, validation: int) -> int:
     """The number of training examples of the smallest task, for validating --train-subset."""
     if benchmark == "permuted":
@@ -212,7 +221,7 @@ def task_size(benchmark: str, train: Split, validation: int) -> int:
 
 
 def make_benchmark(name: str, tasks: int, seed: int, data_dir=None, subset=None, validation=0) -> list[Task]:
-    """The task sequence `name` ("permuted", "split" or "classes"), checking that the sizes asked for fit."""
+    """The task sequence `name` ("permuted", "split", "classes" or "all"), checking that the sizes asked for fit."""
     train, test = load_mnist(data_dir)
     size = task_size(name, train, validation)
     if validation < 0 or size < 1:
@@ -221,4 +230,4 @@ def make_benchmark(name: str, tasks: int, seed: int, data_dir=None, subset=None,
         raise UserError(f"--train-subset must be in [1, {size}] for {name} MNIST (got {subset})")
     if name == "permuted":
         return permuted_mnist(train, test, tasks, seed, subset, validation)
-    return {"split": split_mnist, "classes": class_mnist}[name](train, test, tasks, subset, validation)
+    return {"split": split_mnist, "classes": class_mnist, "all": all_mnist}[name](train, test, tasks, subset, validation)

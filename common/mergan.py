@@ -32,6 +32,9 @@ What the methods see:
   generator makes, and free of labels as there;
 - EWC's and MAS's per-sample gradients (common/importance.py) are not defined for conditional batch norm
   and transposed convolutions: those scripts refuse --model mergan and mergan-mlp.
+Their offline joint training (JT, joint.py: 40,000 generator steps on all ten digits at once, each
+batch's digits drawn at random) is `baselines/finetuning.py --protocol mergan --benchmark all --iters
+40000`: one task of every digit (common/data.py).
 Judged after each task (accuracy.csv, Wu et al.'s metric, mergan.py:200-229): 6,400 samples of each
 digit learned, drawn in single-digit batches of 64, and the share that a classifier of real MNIST,
 their judge's network (pretrain/mnist_test.py:31-47, an MLP 1024-1024-512-256-128-10 on the padded

@@ -60,6 +60,15 @@ def test_split_tasks_hold_their_two_digits(mnist):
     assert sum(len(t.test.labels) for t in tasks) == 10000
 
 
+def test_all_is_one_task_of_every_digit_labelled_as_itself(mnist):
+    train, test = mnist
+    (task,) = data.make_benchmark("all", 1, 0, validation=5000)
+    assert (task.name, task.classes, task.digits) == ("all-0123456789", 10, tuple(range(10)))
+    assert np.array_equal(task.test.images, test.images) and np.array_equal(task.test.labels, test.labels)
+    assert np.array_equal(task.validation.labels, train.labels[:5000])  # held out first, as every benchmark's
+    assert np.array_equal(task.train.images, train.images[5000:])
+
+
 def test_subset_and_validation(mnist):
     tasks = data.make_benchmark("permuted", 2, 0, subset=1000, validation=5000)
     assert len(tasks[0].train.labels) == 1000 and len(tasks[0].validation.labels) == 5000
