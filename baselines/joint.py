@@ -12,7 +12,11 @@ from common import cli, protocols, seeds  # noqa: E402
 from common.method import Method  # noqa: E402
 import keras  # noqa: E402
 
-HPARAMS = protocols.AUTHORS
+HPARAMS = protocols.AUTHORS | dict(
+    # Not MeRGAN's networks: each earlier task's share would take its own 5 critic steps. Their joint
+    # training (JT) is offline: baselines/finetuning.py --protocol mergan --benchmark all --iters 40000.
+    networks=("mlp", "cnn", "vae", "gan"),
+)
 
 
 class Joint(Method):

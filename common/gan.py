@@ -41,6 +41,19 @@ DIGITS = 10
 GRADIENT_PENALTY = 10.0  # Gulrajani et al. 2017's lambda
 
 
+def gradient_penalty(discriminate, real, fake, noise):
+    """WGAN-GP's penalty (Gulrajani et al. 2017): 10 (||grad D(x_hat)|| - 1)^2, averaged over the batch,
+    at x_hat = eps real + (1 - eps) fake, eps ~ U(0, 1) per image; `discriminate` gives each image's
+    score. Memory Replay GANs' critic (common/mergan.py) uses it too."""
+    eps = keras.random.uniform([tf.shape(real)[0]] + [1] * (len(real.shape) - 1), seed=noise)
+    mixed = eps * real + (1 - eps) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(mixed)
+        score = discriminate(mixed)
+    slopes = tf.norm(tf.reshape(tape.gradient(score, mixed), [tf.shape(real)[0], -1]), axis=1)
+    return GRADIENT_PENALTY * tf.reduce_mean(tf.square(slopes - 1.0))
+
+
 def psd_sqrt(matrix):
     """The symmetric square root of a symmetric positive semi-definite matrix (rounding's negative
     eigenvalues taken as 0)."""
@@ -128,14 +141,9 @@ class GAN(TaskNetwork):
         n = tf.shape(x)[0]
         fake = tf.stop_gradient(tf.sigmoid(self.generate(keras.random.normal([n, self.latent], seed=self.noise), digits)))
         with tf.GradientTape() as tape:
-            eps = keras.random.uniform([n, 1], seed=self.noise)
-            mixed = eps * x + (1 - eps) * fake
-            with tf.GradientTape() as inner:
-                inner.watch(mixed)
-                critic_mixed = self.discriminate(mixed, digits)
-            slopes = tf.norm(inner.gradient(critic_mixed, mixed), axis=1)
+            penalty = gradient_penalty(lambda images: self.discriminate(images, digits), x, fake, self.noise)
             loss = (tf.reduce_mean(self.discriminate(fake, digits)) - tf.reduce_mean(self.discriminate(x, digits))
-                    + GRADIENT_PENALTY * tf.reduce_mean(tf.square(slopes - 1.0)))
+                    + penalty)
         self.critic_optimizer.apply(tape.gradient(loss, self.critic_variables), self.critic_variables)
 
     def task_loss(self, x, y, task: int, training=False):

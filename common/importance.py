@@ -6,7 +6,9 @@ cal_importance_distribution.py use these same functions.
 EWC and MAS need per-sample gradients. For a weighted layer z = a W + b, the gradient of sample n's
 loss is a_n^T d_n (d_n = dLoss_n/dz_n), a rank-one product. So sum_n (a_n^T d_n)^2 = (a^2)^T (d^2)
 and sum_n |a_n^T d_n| = |a|^T |d|: one matrix product for the whole batch, with no per-sample tensor
-ever built. A convolution's per-sample gradient is built from image patches with one einsum.
+ever built. A convolution's per-sample gradient is built from image patches with one einsum. A network
+whose batch norms use the batch's own statistics (MeRGAN's) couples its samples: there each sample's
+gradient is a row of the Jacobian of the per-sample losses, computed whole (vectorised).
 """
 import keras
 import tensorflow as tf
@@ -37,7 +39,12 @@ def mas_softmax_batch(model, task, x):
 def _per_sample(model, task, x, loss_fn, reduce):
     """sum over the batch of reduce(per-sample gradient of loss_fn(logits)), per shared variable.
     loss_fn returns one value per sample; reduce is tf.square or tf.abs (applied to both factors of
-    each rank-one gradient, which is exact for these two)."""
+    each rank-one gradient, which is exact for these two). Where the samples of a batch interact
+    (`model.batch_coupled`), a sample's gradient is no such product: it is a row of the Jacobian."""
+    if model.batch_coupled:
+        with tf.GradientTape() as tape:
+            losses = loss_fn(model.forward(x, task))
+        return [tf.reduce_sum(reduce(rows), 0) for rows in tape.jacobian(losses, model.shared_variables)]
     trace = []
     with tf.GradientTape() as tape:
         logits = model.forward(x, task, trace=trace)

@@ -30,8 +30,10 @@ What the methods see:
 - entropy (ANPyC's importance): the entropy of the critic's classifier for generated images of the
   task's digits, summed over the batch: the classifier's entropy of ANPyC's paper, computed on what the
   generator makes, and free of labels as there;
-- EWC's and MAS's per-sample gradients (common/importance.py) are not defined for conditional batch norm
-  and transposed convolutions: those scripts refuse --model mergan and mergan-mlp.
+- fisher_log_likelihood (EWC for GANs, Seff et al. 2017, who take the Fisher of the generator's
+  parameters from the discriminator's output): log p(c | G(z, digit)) under the critic's classifier, c
+  drawn from its prediction (the true Fisher, as our EWC's everywhere). The batch norms couple a batch's
+  samples, so each sample's gradient is a row of the Jacobian (common/importance.py).
 Their offline joint training (JT, joint.py: 40,000 generator steps on all ten digits at once, each
 batch's digits drawn at random) is `baselines/finetuning.py --protocol mergan --benchmark all --iters
 40000`: one task of every digit (common/data.py).
@@ -48,7 +50,7 @@ import numpy as np
 import tensorflow as tf
 
 from common import data, seeds
-from common.gan import DIGITS, GRADIENT_PENALTY
+from common.gan import DIGITS, gradient_penalty
 from common.models import TaskNetwork
 from common.training import Adam, reset
 from common.vae import GRID_SAMPLES, samples_png
@@ -199,15 +201,10 @@ class MeRGAN(TaskNetwork):
         n = tf.shape(real)[0]
         fake = tf.stop_gradient(self.generate(keras.random.normal([n, LATENT], seed=self.noise), digits))
         with tf.GradientTape() as tape:
-            eps = keras.random.uniform([n, 1, 1, 1], seed=self.noise)
-            mixed = real + eps * (fake - real)
-            with tf.GradientTape() as inner:
-                inner.watch(mixed)
-                critic_mixed = self.discriminate(mixed)[0]
-            slopes = tf.sqrt(tf.reduce_sum(tf.square(inner.gradient(critic_mixed, mixed)), axis=[1, 2, 3]))
+            penalty = gradient_penalty(lambda images: self.discriminate(images)[0], real, fake, self.noise)
             score_real, logits_real = self.discriminate(real)
-            loss = (tf.reduce_mean(self.discriminate(fake)[0]) - tf.reduce_mean(score_real)
-                    + GRADIENT_PENALTY * tf.reduce_mean(tf.square(slopes - 1.0)) + classification(logits_real, digits))
+            loss = (tf.reduce_mean(self.discriminate(fake)[0]) - tf.reduce_mean(score_real) + penalty
+                    + classification(logits_real, digits))
             for old, new, replayed_digits in replayed:  # summed, each digit weighted as the new one (no penalty)
                 score_old, logits_old = self.discriminate(old)
                 loss += (tf.reduce_mean(self.discriminate(tf.stop_gradient(new))[0]) - tf.reduce_mean(score_old)
@@ -235,8 +232,8 @@ class MeRGAN(TaskNetwork):
 
     def forward(self, x, task: int, training=False, trace=None):
         """As many generated images of task `task`'s digits as x has rows (x is not used). There is no
-        `trace` of per-sample gradients (the scripts that need one refuse this network)."""
-        assert trace is None, "per-sample gradients are not defined for MeRGAN's generator"
+        `trace` of each layer's factors: per-sample gradients come from the Jacobian (`batch_coupled`)."""
+        assert trace is None, "MeRGAN's batch norms couple the samples: no per-layer trace"
         return self.generate(*self.draw(tf.shape(x)[0], task))
 
     def prunable(self, variable) -> bool:
@@ -244,6 +241,16 @@ class MeRGAN(TaskNetwork):
         digit not yet learned has no importance, so pruning would zero its rows first."""
         return not any(variable is v for layer in self.trunk if isinstance(layer, ConditionalBatchNorm)
                        for v in layer.trainable_variables)
+
+    batch_coupled = True  # its conditional batch norms normalise by the batch's statistics
+
+    def fisher_log_likelihood(self, x, images, seed):
+        """Per generated image, log p(c | image) under the critic's classifier, c drawn from that
+        prediction: the true Fisher of the classifier's distribution, as EWC's for a classifier, read
+        from the discriminator's output as Seff et al. (2017) read theirs."""
+        logits = self.discriminate(images)[1]
+        c = tf.stop_gradient(keras.random.categorical(logits, 1, seed=seed)[:, 0])
+        return tf.gather(tf.nn.log_softmax(logits), c, batch_dims=1)
 
     def entropy(self, x, task: int):
         """I = the entropy of the critic's classifier for generated images of the task's digits, summed."""

@@ -49,6 +49,10 @@ class TaskNetwork(keras.Model):
     """A trunk (`self.trunk`, layers) that every task uses, and one head per task (`self.heads`), or one
     head shared by all tasks (domain- and class-incremental)."""
 
+    # Whether the samples of a batch interact in the forward pass (batch norm on the batch's statistics):
+    # per-sample gradients (common/importance.py) then come from the Jacobian, not from each layer's factors.
+    batch_coupled = False
+
     def start_task(self, task: int) -> None:
         """Called by the trainer as task `task` begins, before the method's hooks."""
 

@@ -134,6 +134,7 @@ INERT = [  # a flag that the run's other settings leave without effect, and why
     ("baselines/replay.py", ["--protocol", "gan"], "--model gan: "),
     ("anpyc_gan.py", ["--protocol", "vae"], "is defined for --model gan or mergan or mergan-mlp"),
     ("baselines/generative_replay.py", ["--protocol", "mergan"], "--model mergan: "),  # MeRGAN's: mergan_jtr.py
+    ("baselines/joint.py", ["--protocol", "mergan-mlp"], "--model mergan-mlp: "),  # their JT: --benchmark all
 ]
 
 

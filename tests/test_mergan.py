@@ -1,7 +1,8 @@
 """Memory Replay GANs' protocol (common/mergan.py): their networks' sizes, conditional batch norm by hand,
 five critic steps per generator step (replay or not), the optimisers' reset at each task, a short run
 that learns each digit and forgets the first, as their fine-tuning (SFT) does, and MeRGAN-JTR keeping
-it; ANPyC on their generator, its pruning sparing the per-digit batch norms."""
+it; ANPyC on their generator, its pruning sparing the per-digit batch norms; EWC's per-sample gradients
+through the batch norms."""
 import json
 
 import keras
@@ -10,8 +11,8 @@ import pytest
 import tensorflow as tf
 
 import anpyc_gan
-from baselines import ewc, finetuning, mergan_jtr
-from common import cli, data, mergan
+from baselines import ewc, finetuning, mas, mergan_jtr
+from common import cli, data, importance, mergan
 from common.method import Method
 from common.run import network, run
 from common.training import Trainer
@@ -94,10 +95,31 @@ def test_joint_training_with_replay_keeps_the_first_digit_that_fine_tuning_forge
     assert forgotten[1][0] < 40 and replayed[1][0] > forgotten[1][0] + 40  # fine-tuning forgets digit 0; JTR keeps it
 
 
-def test_methods_that_need_per_sample_gradients_refuse_it(capsys):
+def test_per_sample_gradients_through_the_batch_norms_are_the_jacobians_rows():
+    # Each image's loss depends on the whole batch (the batch norms' statistics): its gradient, taken
+    # one image at a time on the same batch, squared and summed, is what EWC's Fisher sums.
+    tasks = data.make_benchmark("classes", 2, 0, subset=50)
+    model = network(config("--protocol", "mergan-mlp", "--tasks", "2", "--hidden", "8,8"), tasks)
+    z, digits = tf.random.stateless_normal([5, 128], [0, 3]), tf.fill([5], 1)
+    model.forward = lambda x, task, training=False, trace=None: model.generate(z, digits)
+    loss = lambda images: tf.reduce_sum(tf.square(images), axis=[1, 2, 3])  # one value per image
+    expected = [np.zeros(v.shape) for v in model.shared_variables]
+    for n in range(5):
+        with tf.GradientTape() as tape:
+            own = loss(model.forward(None, 1))[n]
+        for total, g in zip(expected, tape.gradient(own, model.shared_variables)):
+            total += np.square(tf.convert_to_tensor(g).numpy())  # the batch norms: IndexedSlices
+    got = importance._per_sample(model, 1, tf.zeros([5, 784]), loss, tf.square)
+    assert model.batch_coupled and len(got) == len(expected)
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-9)
+
+
+def test_methods_that_read_class_outputs_refuse_it(capsys):
     with pytest.raises(SystemExit):
-        cli.parse(ewc.HPARAMS, ewc.FLAGS, "", ["--protocol", "mergan"])
-    assert "--model mergan: " in capsys.readouterr().err  # "ewc.py is defined for --model mlp or cnn or vae or gan"
+        cli.parse(mas.HPARAMS, mas.FLAGS, "", ["--protocol", "mergan"])
+    assert "--model mergan: " in capsys.readouterr().err  # "mas.py is defined for --model mlp or cnn"
+    assert cli.parse(ewc.HPARAMS, ewc.FLAGS, "", ["--protocol", "mergan"]).model == "mergan"  # Seff et al.'s EWC
 
 
 def test_anpyc_takes_their_generator_and_prunes_all_but_its_per_digit_batch_norms(tmp_path, monkeypatch):
