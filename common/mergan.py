@@ -41,7 +41,8 @@ Judged after each task (accuracy.csv, Wu et al.'s metric, mergan.py:200-229): 6,
 digit learned, drawn in single-digit batches of 64, and the share that a classifier of real MNIST,
 their judge's network (pretrain/mnist_test.py:31-47, an MLP 1024-1024-512-256-128-10 on the padded
 images), takes for the digit they were conditioned on. Their judge's training is not released; ours
-trains on the 60,000 training images, and summary.json gives its test accuracy.
+trains on the 60,000 training images, and summary.json gives its test accuracy. With --validation,
+validation_accuracy.csv judges samples of other codes: what a sweep chooses a strength on.
 """
 from functools import lru_cache
 
@@ -63,6 +64,7 @@ SAMPLE_BATCH = 64  # the judge sees samples in single-digit batches of 64 ...
 JUDGED_SAMPLES = 64 * 100  # ... 100 of them per digit (mergan.py:216-224)
 JUDGE_WIDTHS = (1024, 512, 256, 128)  # pretrain/mnist_test.py:31-47: 1024 -> these -> 10
 JUDGE_EPOCHS = 5  # ours: their judge's training is not released
+VALIDATION_STREAM = 1000  # the codes of the validation samples (the judged ones are stream 0, the grid's 1-6)
 
 
 def tflib_init(fan_in: float, fan_out: float) -> keras.initializers.Initializer:
@@ -269,15 +271,21 @@ class MeRGAN(TaskNetwork):
 
     def evaluate(self, trainer, learned: int, validation: bool) -> dict:
         """After `learned` tasks, for each task learned: the share of its samples that the judge takes
-        for the digit they were conditioned on."""
-        judge, accuracy = mergan_judge(self.data_dir), []
+        for the digit they were conditioned on; with `validation`, also of samples from other codes
+        (validation_accuracy, what a sweep chooses on; a generator has no held-out images under this
+        measure, so the choice is still made on the generator that the seed's table row reports)."""
+        judge = mergan_judge(self.data_dir)
+        rows = {"accuracy": []} | ({"validation_accuracy": []} if validation else {})
         for j in range(learned):
-            shares = [np.mean(np.argmax(judge(self.samples(d, JUDGED_SAMPLES)), axis=1) == d) for d in self.digits[j]]
-            accuracy.append(100.0 * float(np.mean(shares)))
+            for name, stream in (("accuracy", 0), ("validation_accuracy", VALIDATION_STREAM)):
+                if name in rows:
+                    shares = [np.mean(np.argmax(judge(self.samples(d, JUDGED_SAMPLES, stream)), axis=1) == d)
+                              for d in self.digits[j]]
+                    rows[name].append(100.0 * float(np.mean(shares)))
             digits = np.resize(self.digits[j], GRID_SAMPLES)
             self.grid[learned - 1, j].assign(tf.concat([unpadded(self.samples(d, 1, stream=1 + i))
                                                         for i, d in enumerate(digits)], axis=0))
-        return {"accuracy": accuracy}
+        return rows
 
     def pictures(self, learned: int) -> dict:
         return {"samples.png": samples_png(self.grid.numpy()[:learned], self.digits)}

@@ -134,3 +134,14 @@ def test_anpyc_takes_their_generator_and_prunes_all_but_its_per_digit_batch_norm
         f"bn_{i}/{v}": 0.0 for i in (0, 1) for v in ("scale", "shift")}
     assert {name: share for name, share in first.items() if name.startswith("generator_")} == {
         f"generator_{i}/{v}": 0.5 for i in (0, 1) for v in ("kernel", "bias")}  # 50% of each, exactly
+
+
+def test_validation_judges_samples_of_other_codes(monkeypatch):
+    monkeypatch.setattr(mergan, "JUDGED_SAMPLES", 64)
+    tasks = data.make_benchmark("classes", 2, 0, subset=50)
+    model = network(config("--protocol", "mergan-mlp", "--tasks", "2", "--hidden", "8,8"), tasks)
+    rows = model.evaluate(None, 2, validation=True)
+    assert list(rows) == ["accuracy", "validation_accuracy"] and len(rows["validation_accuracy"]) == 2
+    assert list(model.evaluate(None, 1, validation=False)) == ["accuracy"]
+    assert not np.array_equal(model.samples(0, 64), model.samples(0, 64, mergan.VALIDATION_STREAM))
+    np.testing.assert_array_equal(model.samples(0, 64), model.samples(0, 64))  # fixed codes
