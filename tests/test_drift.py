@@ -3,20 +3,18 @@ the same result matrices, to the printed precision. A change that moves numbers 
 campaigns it moves are rerun (and these runs with them), or the change is undone.
 
 The runs cover ANPyC with pruning (dropout, the implicit and the explicit step, the no-pruning control
-with --extra-epochs, Adam in the class scenario, the CNN) and without (a shared head, Adam with --iters,
+with --extra-epochs, Adam in the class scenario and with --iters, the CNN) and without (a shared head, Adam with --iters,
 --accumulate sum on the VAE), fine-tuning, EWC (with SGD and the authors' init, --validation, the class
 scenario, the VAE), SI (the CNN, the VAE), MAS (both variants, Aljundi's on the CNN and in the domain
 scenario), LwF (split and permuted tasks, the class scenario), joint (the MLP, the CNN), PackNet (its
-`share` and a numeric --prune-fraction), replay (class-incremental), SGD-frozen (with --dropout-layers),
+`share` and a numeric --prune-fraction), replay (in the three scenarios), SGD-frozen (with --dropout-layers),
 the VAE, the GAN and generative replay; the MLP and the CNN; the three scenarios; SGD with the authors'
 init and decay schedule, and Adam (with a constant learning rate too). MADE_AT gives
 the commit that made each (checked against its provenance.json); from `mas-authors` on, that is the
 commit of the campaigns whose path the guard takes.
 
 Not yet guarded (paths that committed campaigns take): cal_importance_distribution.py; generative
-replay's full batches; Adam with a constant learning rate outside the CNN, the class and the domain
-scenario; EWC, SI and joint on the GAN; ANPyC with pruning with --iters; replay outside the class
-scenario. Nor is every guard made at its campaigns' commit: `vae` at 4c2d818 (its campaign ran at
+replay's full batches; EWC, SI and joint on the GAN. Nor is every guard made at its campaigns' commit: `vae` at 4c2d818 (its campaign ran at
 89d9b7a), `si` and `joint` at 4c2d818 (authors-main and authors-pruning at 89d9b7a), and none at
 85be33d (generative replay, full batches) or 327b012 (the importance distributions).
 """
@@ -87,6 +85,10 @@ GUARDS = {  # folder under results/guard: the command that made it
                            "--variant", "aljundi", "--lamb", "0.01"],
     "sgd_frozen-dropout-layers": ["baselines/sgd_frozen.py", *BASE, "--init", "authors", "--lr", "0.1", "--dropout", "0.5",
                                   "--dropout-layers", "2", "--lr-decay", "1", "--iters", "40"],
+    "anpyc_wi_np-adam-iters": ["anpyc_wi_np.py", *ADAM, "--benchmark", "split", "--iters", "40", "--retrain-epochs", "1",
+                               "--lamb", "100"],
+    "replay-task": ["baselines/replay.py", *ADAM_CONSTANT, "--benchmark", "split", "--memory", "200"],
+    "replay-domain": ["baselines/replay.py", *ADAM_CONSTANT, "--benchmark", "split", "--scenario", "domain", "--memory", "200"],
 }
 MADE_AT = {  # guard: the commit that made it, that of the campaigns whose path it takes
     **dict.fromkeys(["anpyc_wi_np", "ewc", "si", "joint", "vae"], "4c2d818"),
@@ -99,6 +101,7 @@ MADE_AT = {  # guard: the commit that made it, that of the campaigns whose path 
                      "anpyc_wi_np-adam-class"], "89d9b7a"),  # authors-pruning, packnet-fraction, hsu2018-split-class
     **dict.fromkeys(["anpyc_wo_np-vae-sum", "ewc-vae", "si-vae", "anpyc_wi_np-cnn", "si-cnn", "joint-cnn", "lwf-class",
                      "ewc-class", "mas-aljundi-domain", "sgd_frozen-dropout-layers"], "89d9b7a"),  # vae, hsu2018-*, authors-sgd-frozen
+    **dict.fromkeys(["anpyc_wi_np-adam-iters", "replay-task", "replay-domain"], "89d9b7a"),  # vdv2019-split, hsu2018-*
 }
 
 
