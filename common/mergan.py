@@ -52,7 +52,7 @@ import tensorflow as tf
 
 from common import data, seeds
 from common.gan import DIGITS, gradient_penalty
-from common.models import TaskNetwork
+from common.models import TaskNetwork, cross_entropy, sampled_log_likelihood, softmax_entropy
 from common.training import Adam, reset
 from common.vae import GRID_SAMPLES, samples_png
 
@@ -206,11 +206,11 @@ class MeRGAN(TaskNetwork):
             penalty = gradient_penalty(lambda images: self.discriminate(images)[0], real, fake, self.noise)
             score_real, logits_real = self.discriminate(real)
             loss = (tf.reduce_mean(self.discriminate(fake)[0]) - tf.reduce_mean(score_real) + penalty
-                    + classification(logits_real, digits))
+                    + cross_entropy(digits, logits_real))
             for old, new, replayed_digits in replayed:  # summed, each digit weighted as the new one (no penalty)
                 score_old, logits_old = self.discriminate(old)
                 loss += (tf.reduce_mean(self.discriminate(tf.stop_gradient(new))[0]) - tf.reduce_mean(score_old)
-                         + classification(logits_old, replayed_digits))
+                         + cross_entropy(replayed_digits, logits_old))
         self.critic_optimizer.apply(tape.gradient(loss, self.critic_variables), self.critic_variables)
 
     def task_loss(self, x, y, task: int, training=False):
@@ -226,10 +226,10 @@ class MeRGAN(TaskNetwork):
                 self.critic_step(real[start:start + size], digits[start:start + size], self.replay(task, size, True))
         digits = digits[:size]
         score, logits = self.discriminate(self.generate(keras.random.normal([size, LATENT], seed=self.noise), digits))
-        loss = -tf.reduce_mean(score) + classification(logits, digits)
+        loss = -tf.reduce_mean(score) + cross_entropy(digits, logits)
         for _, new, replayed_digits in self.replay(task, size, False):
             score, logits = self.discriminate(new)
-            loss += -tf.reduce_mean(score) + classification(logits, replayed_digits)
+            loss += -tf.reduce_mean(score) + cross_entropy(replayed_digits, logits)
         return loss, None
 
     def forward(self, x, task: int, training=False, trace=None):
@@ -250,14 +250,11 @@ class MeRGAN(TaskNetwork):
         """Per generated image, log p(c | image) under the critic's classifier, c drawn from that
         prediction: the true Fisher of the classifier's distribution, as EWC's for a classifier, read
         from the discriminator's output as Seff et al. (2017) read theirs."""
-        logits = self.discriminate(images)[1]
-        c = tf.stop_gradient(keras.random.categorical(logits, 1, seed=seed)[:, 0])
-        return tf.gather(tf.nn.log_softmax(logits), c, batch_dims=1)
+        return sampled_log_likelihood(self.discriminate(images)[1], seed)
 
     def entropy(self, x, task: int):
         """I = the entropy of the critic's classifier for generated images of the task's digits, summed."""
-        log_p = tf.nn.log_softmax(self.discriminate(self.forward(x, task))[1])
-        return -tf.reduce_sum(tf.exp(log_p) * log_p)
+        return softmax_entropy(self.discriminate(self.forward(x, task))[1])
 
     def samples(self, digit: int, n: int, stream: int = 0):
         """n images of `digit` (flat, [0, 1]) in single-digit batches of 64, the codes fixed by (seed,
@@ -292,11 +289,6 @@ class MeRGAN(TaskNetwork):
 
     def report(self) -> dict:
         return {"judge_test_accuracy": mergan_judge(self.data_dir).test_accuracy}
-
-
-def classification(logits, digits):
-    """The AC-GAN term: mean cross-entropy of the critic's classifier against the digits."""
-    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(digits, logits))
 
 
 @lru_cache(maxsize=1)

@@ -167,13 +167,11 @@ class Network(TaskNetwork):
     def entropy(self, x, task: int):
         """I = -sum over the batch and the classes of p log p, p the softmax of `task`'s head: the
         label-free quantity behind ANPyC's importance."""
-        log_p = tf.nn.log_softmax(self.forward(x, task))
-        return -tf.reduce_sum(tf.exp(log_p) * log_p)
+        return softmax_entropy(self.forward(x, task))
 
     def fisher_log_likelihood(self, x, logits, seed):
         """Per sample, log p(y|x) with y drawn from the model's own prediction: EWC's true Fisher."""
-        y = tf.stop_gradient(keras.random.categorical(logits, 1, seed=seed)[:, 0])
-        return tf.gather(tf.nn.log_softmax(logits), y, batch_dims=1)
+        return sampled_log_likelihood(logits, seed)
 
     def score(self, x, y, task: int):
         """Per sample, 100 if `task`'s head classifies it right, else 0 (so the mean is accuracy in %)."""
@@ -214,6 +212,19 @@ def cnn(hidden: list[int], init: str = "glorot") -> list:
 def cross_entropy(labels, logits):
     """Mean softmax cross-entropy of a batch."""
     return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+
+
+def softmax_entropy(logits):
+    """-sum over the batch and the classes of p log p, p = softmax(logits)."""
+    log_p = tf.nn.log_softmax(logits)
+    return -tf.reduce_sum(tf.exp(log_p) * log_p)
+
+
+def sampled_log_likelihood(logits, seed):
+    """Per sample, log p(y) under softmax(logits), y drawn from that distribution (no gradient through
+    the draw): the log-likelihood of EWC's true Fisher."""
+    y = tf.stop_gradient(keras.random.categorical(logits, 1, seed=seed)[:, 0])
+    return tf.gather(tf.nn.log_softmax(logits), y, batch_dims=1)
 
 
 def build(model: str, hidden: list[int], heads: int, classes: int, dropout: float, init: str = "glorot",

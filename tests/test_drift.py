@@ -2,21 +2,21 @@
 the same result matrices, to the printed precision. A change that moves numbers fails here until the
 campaigns it moves are rerun (and these runs with them), or the change is undone.
 
-The runs cover ANPyC with pruning (dropout, the implicit and the explicit step, the no-pruning control
-with --extra-epochs, Adam in the class scenario and with --iters, the CNN) and without (a shared head, Adam with --iters,
---accumulate sum on the VAE), fine-tuning, EWC (with SGD and the authors' init, --validation, the class
-scenario, the VAE), SI (the CNN, the VAE), MAS (both variants, Aljundi's on the CNN and in the domain
-scenario), LwF (split and permuted tasks, the class scenario), joint (the MLP, the CNN), PackNet (its
-`share` and a numeric --prune-fraction), replay (in the three scenarios), SGD-frozen (with --dropout-layers),
-the VAE, the GAN and generative replay; the MLP and the CNN; the three scenarios; SGD with the authors'
-init and decay schedule, and Adam (with a constant learning rate too). MADE_AT gives
+The runs cover ANPyC with pruning (dropout, the implicit and the explicit step, the no-pruning control with
+--extra-epochs, Adam in the class scenario and with --iters, the CNN) and without (a shared head, Adam with
+--iters, --accumulate sum on the VAE), fine-tuning, EWC (with SGD and the authors' init, --validation, the
+class scenario, the VAE), SI (the CNN, the VAE), MAS (both variants, Aljundi's on the CNN and in the domain
+scenario), LwF (split and permuted tasks, the class scenario), joint (the MLP, the CNN), PackNet (its `share`
+and a numeric --prune-fraction), replay (in the three scenarios), SGD-frozen (with --dropout-layers), the VAE,
+the GAN and generative replay; the MLP and the CNN; the three scenarios; SGD with the authors' init and decay
+schedule, and Adam (with a constant learning rate too). MADE_AT gives
 the commit that made each (checked against its provenance.json); from `mas-authors` on, that is the
 commit of the campaigns whose path the guard takes.
 
-Not yet guarded (paths that committed campaigns take): cal_importance_distribution.py; generative
-replay's full batches; EWC, SI and joint on the GAN. Nor is every guard made at its campaigns' commit: `vae` at 4c2d818 (its campaign ran at
-89d9b7a), `si` and `joint` at 4c2d818 (authors-main and authors-pruning at 89d9b7a), and none at
-85be33d (generative replay, full batches) or 327b012 (the importance distributions).
+Not yet guarded (paths that committed campaigns take): cal_importance_distribution.py; generative replay's
+full batches; EWC, SI and joint on the GAN. Nor is every guard made at its campaigns' commit: `vae` at 4c2d818
+(its campaign ran at 89d9b7a), `si` and `joint` at 4c2d818 (authors-main and authors-pruning at 89d9b7a), and
+none at 85be33d (generative replay, full batches) or 327b012 (the importance distributions).
 """
 import json
 import subprocess
