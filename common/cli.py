@@ -78,6 +78,8 @@ def decay_off(config) -> bool:
 
 
 CORE = {
+    "dataset": Flag(str, "image dataset (from tensorflow-datasets, or IDX files in --data-dir)",
+                    choices=tuple(data.DATASETS)),
     "benchmark": Flag(str, "task sequence (classes: one digit per task, for --model vae or gan; all: one task of "
                            "all ten digits)", choices=("permuted", "split", "classes", "all")),
     "tasks": Flag(optional_int, "number of tasks (default: 10 permuted, 5 split, 10 classes)", at_least(1)),
@@ -130,7 +132,8 @@ CORE = {
     "train_subset": Flag(optional_int, "train on the first N images of each task (quick runs)", at_least(1)),
     "validation": Flag(int, "hold out the first N training images of each task as a validation split "
                        "(5000: the authors' 55,000 / 5,000 split)", at_least(0)),
-    "data_dir": Flag(str, "folder with the four MNIST IDX files (default: $ANPYC_DATA_DIR, then tfds)"),
+    "data_dir": Flag(str, "folder with the dataset's four IDX files, itself or in its subfolder mnist/ or "
+                          "fashion-mnist/ (default: $ANPYC_DATA_DIR, then tfds)"),
     "out": Flag(str, "results folder (default: a new folder under results/)"),
     "label": Flag(str, "the method's name in tables (default: the script's), for a variant such as a control"),
 }
@@ -256,7 +259,7 @@ def settings_view(values: dict, flags: dict) -> argparse.Namespace:
 
 def resumed(folder: str, parser, defaults: dict, data_dir: str | None) -> argparse.Namespace:
     """The settings of the run in `folder`, to continue it (a setting added since it started takes its
-    default), with the data read from `data_dir` if given: the MD5 sums make it the same data."""
+    default), with the data read from `data_dir` if given: the SHA-256 sums make it the same data."""
     path = Path(folder) / "config.json"
     if not path.is_file():
         parser.error(f"--resume: {path} not found: is {folder} a results folder?")

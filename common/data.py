@@ -1,23 +1,25 @@
-"""MNIST and the task sequences built on it: permuted MNIST, split MNIST and, for generation, one digit
-class per task; and, as a reference, all ten digits as one task.
+"""The image datasets (MNIST, Fashion-MNIST) and the task sequences built on them: permuted, split and,
+for generation, one class per task; and, as a reference, all ten classes as one task.
 
-Images are kept once, as uint8 rows of 784 pixels in an array aligned to 64 bytes (so that TensorFlow
-can use it on a CPU without a copy, common/training.py). Every task is a set of row indices into that
-one array, with its own labels; a permuted task also holds its 784-entry permutation, applied batch by
-batch at training time. So a sequence of 100 tasks, or the five tasks of split MNIST, need no more
-image memory than the dataset itself.
+Images are kept once, as uint8 rows of height x width x channels values in an array aligned to 64 bytes
+(so that TensorFlow can use it on a CPU without a copy, common/training.py). Every task is a set of row
+indices into that one array, with its own labels; a permuted task also holds its permutation of the
+row, applied batch by batch at training time. So a sequence of 100 tasks, or the five tasks of a split
+benchmark, need no more image memory than the dataset itself.
 
-Where MNIST comes from, first match wins:
-1. the folder given by `--data-dir`, or else by the environment variable ANPYC_DATA_DIR: the four
-   standard IDX files, checked against their well-known MD5 sums;
-2. `data/mnist/` in this repository, if it holds the four files;
+Where a dataset comes from, first match wins:
+1. the folder given by `--data-dir`, or else by the environment variable ANPYC_DATA_DIR: the dataset's
+   four IDX files, in the folder itself or in its subfolder named after the dataset (`mnist/`,
+   `fashion-mnist/`), each checked against the SHA-256 of its decompressed content (so a recompressed
+   copy, such as Debian's Fashion-MNIST, is accepted, and another dataset's files are not);
+2. `data/<subfolder>/` in this repository, if it holds the four files;
 3. tensorflow-datasets, which downloads once into `data/tfds/` (needs the internet the first time).
 """
 import gzip
 import hashlib
-import io
 import os
 import socket
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -29,19 +31,48 @@ from common.errors import UserError
 
 DATA_DIR_ENV = "ANPYC_DATA_DIR"
 REPO_DATA = Path(__file__).resolve().parents[1] / "data"
-IDX_FILES = {  # name: (file, the MD5 published with the original distribution)
-    "train_images": ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
-    "train_labels": ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
-    "test_images": ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
-    "test_labels": ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
-}
-HOW_TO_GET = (
-    "download the four MNIST IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
-    "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) into it"
-)
+IDX_FILES = {"train_images": "train-images-idx3-ubyte.gz", "train_labels": "train-labels-idx1-ubyte.gz",
+             "test_images": "t10k-images-idx3-ubyte.gz", "test_labels": "t10k-labels-idx1-ubyte.gz"}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """An image-classification dataset: what its images are, and what its IDX files hold."""
+
+    name: str  # --dataset, and its name in tensorflow-datasets
+    title: str  # in messages, tables and figures
+    folder: str  # its subfolder of a data folder
+    shape: tuple[int, int, int]  # height, width, channels
+    classes: int
+    sha256: dict[str, str]  # per IDX file (IDX_FILES' keys): the SHA-256 of its decompressed content
+
+    @property
+    def pixels(self) -> int:
+        """The values of one image: height x width x channels."""
+        return int(np.prod(self.shape))
+
+
+DATASETS = {dataset.name: dataset for dataset in (
+    # LeCun, Cortes and Burges' original distribution.
+    Dataset("mnist", "MNIST", "mnist", (28, 28, 1), 10, {
+        "train_images": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        "train_labels": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "test_images": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "test_labels": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"}),
+    # Xiao, Rasul and Vollgraf 2017 (Zalando Research): ten kinds of clothing in MNIST's format.
+    Dataset("fashion_mnist", "Fashion-MNIST", "fashion-mnist", (28, 28, 1), 10, {
+        "train_images": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        "train_labels": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        "test_images": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        "test_labels": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"}),
+)}
 SPLIT_TASKS = 5
 TASKS = {"permuted": 10, "split": SPLIT_TASKS, "classes": 10, "all": 1}  # the full sequence of each benchmark
-PIXELS = 784
+PIXELS = DATASETS["mnist"].pixels  # every dataset here has MNIST's 28 x 28 x 1 images
+
+
+def how_to_get(dataset: Dataset) -> str:
+    return f"download {dataset.title}'s four IDX files ({', '.join(IDX_FILES.values())}) into it"
 
 
 class DataError(UserError):
@@ -71,7 +102,8 @@ class Task:
     test: Split
     classes: int
     permutation: np.ndarray | None = None
-    digits: tuple = tuple(range(10))  # the MNIST digits the task's images show
+    digits: tuple = tuple(range(10))  # the dataset's classes that the task's images show (MNIST's digits)
+    dataset: str = "mnist"  # DATASETS' key
 
 
 ALIGNMENT = 64  # bytes: what TensorFlow asks of memory it shares (Eigen's EIGEN_MAX_ALIGN_BYTES)
@@ -85,32 +117,38 @@ def aligned_empty(shape, dtype=np.uint8) -> np.ndarray:
     return buffer[start:start + size].view(dtype).reshape(shape)
 
 
-def _read_idx(path: Path, md5: str) -> np.ndarray:
+def _read_idx(path: Path, sha256: str, dataset: Dataset) -> np.ndarray:
     """An IDX file's array, decompressed piece by piece straight into aligned memory (the whole
-    decompressed file is never held twice)."""
+    decompressed file is never held twice), its content checked against `sha256` on the way."""
     if not path.is_file():
-        raise DataError(f"missing MNIST file {path.name} in {path.parent}: {HOW_TO_GET}")
-    raw = path.read_bytes()
-    if hashlib.md5(raw).hexdigest() != md5:
-        raise DataError(f"{path} is corrupt or truncated (MD5 does not match {md5}): download it again")
-    with gzip.GzipFile(fileobj=io.BytesIO(raw)) as file:
-        ndim = file.read(4)[3]
-        shape = tuple(int(n) for n in np.frombuffer(file.read(4 * ndim), ">u4"))
-        array = aligned_empty(shape)
-        flat, filled = array.reshape(-1), 0
-        while piece := file.read(1 << 20):
-            flat[filled:filled + len(piece)] = np.frombuffer(piece, np.uint8)
-            filled += len(piece)
+        raise DataError(f"missing {dataset.title} file {path.name} in {path.parent}: {how_to_get(dataset)}")
+    content = hashlib.sha256()
+    try:
+        with gzip.open(path) as file:
+            header = file.read(4)
+            shape_bytes = file.read(4 * header[3])
+            content.update(header + shape_bytes)
+            array = aligned_empty(tuple(int(n) for n in np.frombuffer(shape_bytes, ">u4")))
+            flat, filled = array.reshape(-1), 0
+            while piece := file.read(1 << 20):
+                flat[filled:filled + len(piece)] = np.frombuffer(piece, np.uint8)
+                filled += len(piece)
+                content.update(piece)
+    except (OSError, EOFError, IndexError, ValueError, zlib.error):
+        content = None
+    if content is None or content.hexdigest() != sha256:
+        raise DataError(f"{path} is corrupt or truncated, or not {dataset.title}'s (the SHA-256 of its content "
+                        f"is not {sha256}): download it again")
     return array
 
 
-def _from_folder(folder: Path):
+def _from_folder(folder: Path, dataset: Dataset):
     if not folder.is_dir():
-        raise DataError(f"MNIST folder {folder} does not exist: create it and {HOW_TO_GET}")
-    arrays = {key: _read_idx(folder / name, md5) for key, (name, md5) in IDX_FILES.items()}
+        raise DataError(f"{dataset.title} folder {folder} does not exist: create it and {how_to_get(dataset)}")
+    arrays = {key: _read_idx(folder / name, dataset.sha256[key], dataset) for key, name in IDX_FILES.items()}
     return (
-        Split(arrays["train_images"].reshape(-1, PIXELS), arrays["train_labels"].astype(np.int32)),
-        Split(arrays["test_images"].reshape(-1, PIXELS), arrays["test_labels"].astype(np.int32)),
+        Split(arrays["train_images"].reshape(-1, dataset.pixels), arrays["train_labels"].astype(np.int32)),
+        Split(arrays["test_images"].reshape(-1, dataset.pixels), arrays["test_labels"].astype(np.int32)),
     )
 
 
@@ -122,36 +160,43 @@ def _online(host="storage.googleapis.com", port=443, timeout=3.0) -> bool:
         return False
 
 
-def _from_tfds():
+def _from_tfds(dataset: Dataset):
     import tensorflow_datasets as tfds
 
-    builder = tfds.builder("mnist", data_dir=str(REPO_DATA / "tfds"))
+    builder = tfds.builder(dataset.name, data_dir=str(REPO_DATA / "tfds"))
     if not builder.is_prepared():
         # Offline, tfds retries for minutes before it fails; fail within seconds instead.
         if not _online():
             raise DataError(
-                f"no local MNIST files and no network for tensorflow-datasets: pass --data-dir DIR "
-                f"or set {DATA_DIR_ENV}=DIR, where DIR holds the four MNIST IDX files"
+                f"no local {dataset.title} files and no network for tensorflow-datasets: pass --data-dir DIR "
+                f"or set {DATA_DIR_ENV}=DIR, where DIR (or DIR/{dataset.folder}) holds its four IDX files"
             )
         builder.download_and_prepare()
     splits = []
     for name in ("train", "test"):
         images, labels = tfds.as_numpy(builder.as_dataset(split=name, batch_size=-1, as_supervised=True))
-        held = aligned_empty((len(labels), PIXELS))
-        held[:] = images.reshape(-1, PIXELS)
+        held = aligned_empty((len(labels), dataset.pixels))
+        held[:] = images.reshape(-1, dataset.pixels)
         splits.append(Split(held, labels.astype(np.int32)))
     return tuple(splits)
 
 
-@lru_cache(maxsize=2)
-def load_mnist(data_dir: str | None = None) -> tuple[Split, Split]:
-    """(train, test) MNIST splits, from the first source in the module docstring's order."""
+def local_folder(dataset: Dataset, data_dir: str | None = None) -> Path | None:
+    """The folder of the dataset's IDX files, by the module docstring's order (None: tensorflow-datasets)."""
     folder = data_dir or os.environ.get(DATA_DIR_ENV)
     if folder:
-        return _from_folder(Path(folder).expanduser())
-    if all((REPO_DATA / "mnist" / name).is_file() for name, _ in IDX_FILES.values()):
-        return _from_folder(REPO_DATA / "mnist")
-    return _from_tfds()
+        folder = Path(folder).expanduser()
+        return folder / dataset.folder if (folder / dataset.folder).is_dir() else folder
+    if all((REPO_DATA / dataset.folder / name).is_file() for name in IDX_FILES.values()):
+        return REPO_DATA / dataset.folder
+    return None
+
+
+@lru_cache(maxsize=2)
+def load(dataset: str = "mnist", data_dir: str | None = None) -> tuple[Split, Split]:
+    """(train, test) splits of `dataset`, from the first source in the module docstring's order."""
+    folder = local_folder(DATASETS[dataset], data_dir)
+    return _from_tfds(DATASETS[dataset]) if folder is None else _from_folder(folder, DATASETS[dataset])
 
 
 def _hold_out(split: Split, subset: int | None, validation: int) -> tuple[Split, Split]:
@@ -164,25 +209,26 @@ def _hold_out(split: Split, subset: int | None, validation: int) -> tuple[Split,
 
 
 def task_permutation(seed: int, task: int) -> np.ndarray:
-    """The fixed pixel permutation of permuted-MNIST task `task`: depends on (seed, task) alone, so a
-    10-task sequence is the prefix of the 50-task one with the same seed."""
+    """The fixed pixel permutation of permuted task `task`: depends on (seed, task) alone, so a 10-task
+    sequence is the prefix of the 50-task one with the same seed."""
     return np.random.default_rng([seed, task]).permutation(PIXELS).astype(np.int32)
 
 
-def permuted_mnist(train: Split, test: Split, tasks: int, seed: int, subset=None, validation=0):
-    """`tasks` tasks that share the MNIST images and differ by a pixel permutation each."""
+def permuted_tasks(train: Split, test: Split, tasks: int, seed: int, subset=None, validation=0, dataset="mnist"):
+    """`tasks` tasks that share the dataset's images and differ by a pixel permutation each."""
     train, val = _hold_out(train, subset, validation)
     return [
-        Task(f"permuted-{t}", train, val, test, classes=10, permutation=task_permutation(seed, t))
+        Task(f"permuted-{t}", train, val, test, classes=DATASETS[dataset].classes,
+             permutation=task_permutation(seed, t), dataset=dataset)
         for t in range(tasks)
     ]
 
 
-NAMES = {1: "digit", 2: "split", 10: "all"}  # a task's name, by its number of digits
+NAMES = {1: "digit", 2: "split", 10: "all"}  # a task's name, by its number of classes (MNIST's names)
 
 
-def digit_tasks(train: Split, test: Split, tasks: int, per_task: int, subset=None, validation=0):
-    """Task t holds the `per_task` digits from per_task * t on, labelled 0, 1, ... within the task."""
+def class_tasks(train: Split, test: Split, tasks: int, per_task: int, subset=None, validation=0, dataset="mnist"):
+    """Task t holds the `per_task` classes from per_task * t on, labelled 0, 1, ... within the task."""
 
     def digits(split: Split, t: int) -> Split:
         keep = np.flatnonzero((split.labels // per_task) == t).astype(np.int32)
@@ -191,43 +237,36 @@ def digit_tasks(train: Split, test: Split, tasks: int, per_task: int, subset=Non
     return [
         Task(f"{NAMES[per_task]}-{''.join(map(str, range(per_task * t, per_task * (t + 1))))}",
              *_hold_out(digits(train, t), subset, validation), digits(test, t), classes=per_task,
-             digits=tuple(range(per_task * t, per_task * (t + 1))))
+             digits=tuple(range(per_task * t, per_task * (t + 1))), dataset=dataset)
         for t in range(tasks)
     ]
 
 
-def split_mnist(train: Split, test: Split, tasks: int, subset=None, validation=0):
-    """Task t holds digits 2t and 2t+1, labelled 0 and 1."""
-    return digit_tasks(train, test, tasks, 2, subset, validation)
-
-
-def class_mnist(train: Split, test: Split, tasks: int, subset=None, validation=0):
-    """Task t holds digit t alone (for generation: a VAE learns MNIST class by class)."""
-    return digit_tasks(train, test, tasks, 1, subset, validation)
-
-
-def all_mnist(train: Split, test: Split, tasks: int, subset=None, validation=0):
-    """One task of all ten digits, labelled as themselves: training on i.i.d. MNIST, as the offline joint
-    training (JT) of Memory Replay GANs (Wu et al. 2018, joint.py) trains its generator."""
-    return digit_tasks(train, test, tasks, 10, subset, validation)
+# Classes per task of each benchmark but "permuted". split: classes 2t and 2t+1, labelled 0 and 1;
+# classes: class t alone (for generation: a VAE learns MNIST digit by digit); all: one task of all ten
+# classes, labelled as themselves (training on i.i.d. data, as the offline joint training (JT) of Memory
+# Replay GANs (Wu et al. 2018, joint.py) trains its generator).
+PER_TASK = {"split": 2, "classes": 1, "all": 10}
 
 
 def task_size(benchmark: str, train: Split, validation: int) -> int:
     """The number of training examples of the smallest task, for validating --train-subset."""
     if benchmark == "permuted":
         return len(train.labels) - validation
-    per_task = 10 // TASKS[benchmark]
+    per_task = PER_TASK[benchmark]
     return min(int(np.sum(train.labels // per_task == t)) for t in range(TASKS[benchmark])) - validation
 
 
-def make_benchmark(name: str, tasks: int, seed: int, data_dir=None, subset=None, validation=0) -> list[Task]:
-    """The task sequence `name` ("permuted", "split", "classes" or "all"), checking that the sizes asked for fit."""
-    train, test = load_mnist(data_dir)
+def make_benchmark(name: str, tasks: int, seed: int, data_dir=None, subset=None, validation=0,
+                   dataset: str = "mnist") -> list[Task]:
+    """The task sequence `name` ("permuted", "split", "classes" or "all") of `dataset`, checking that the
+    sizes asked for fit."""
+    train, test = load(dataset, data_dir)
     size = task_size(name, train, validation)
     if validation < 0 or size < 1:
         raise UserError(f"--validation must be in [0, {size + validation}) (got {validation})")
     if subset is not None and not 1 <= subset <= size:
-        raise UserError(f"--train-subset must be in [1, {size}] for {name} MNIST (got {subset})")
+        raise UserError(f"--train-subset must be in [1, {size}] for {name} {DATASETS[dataset].title} (got {subset})")
     if name == "permuted":
-        return permuted_mnist(train, test, tasks, seed, subset, validation)
-    return {"split": split_mnist, "classes": class_mnist, "all": all_mnist}[name](train, test, tasks, subset, validation)
+        return permuted_tasks(train, test, tasks, seed, subset, validation, dataset)
+    return class_tasks(train, test, tasks, PER_TASK[name], subset, validation, dataset)

@@ -82,6 +82,7 @@ class GAN(TaskNetwork):
         super().__init__(name="gan")  # a fixed name: checkpoints key its own weights by it
         self.latent, self.seed, self.data_dir = latent, seed, data_dir
         self.digits = [task.digits for task in tasks]
+        self.dataset = tasks[0].dataset
         self.trunk = [keras.layers.Dense(w, name=f"generator_{i}", **initializers(init)) for i, w in enumerate(hidden)]
         self.heads = [keras.layers.Dense(data.PIXELS, name="generator_output", **initializers(init))]
         self.critic = [keras.layers.Dense(w, name=f"discriminator_{i}", **initializers(init))
@@ -190,7 +191,7 @@ class GAN(TaskNetwork):
     def evaluate(self, trainer, learned: int, validation: bool) -> dict:
         """After `learned` tasks, for each task learned: the judge's accuracy on its samples, and the
         Fréchet distance of their features to its real test (and validation) images'."""
-        judge = sample_judge(self.data_dir)
+        judge = sample_judge(self.dataset, self.data_dir)
         features = keras.Model(judge.inputs, judge.layers[0].output)
         rows = {"accuracy": [], "fid": []} | ({"validation_fid": []} if validation else {})
         for j in range(learned):

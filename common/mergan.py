@@ -118,6 +118,7 @@ class MeRGAN(TaskNetwork):
         super().__init__(name="mergan")  # a fixed name: checkpoints key its own weights by it
         self.seed, self.data_dir, self.reset_optimizers = seed, data_dir, reset_optimizers
         self.digits = [task.digits for task in tasks]
+        self.dataset = tasks[0].dataset
         glorot = dict(kernel_initializer="glorot_uniform")
         if convolutional:
             self.trunk = [keras.layers.Dense(2048, name="generator_input", **glorot), ConditionalBatchNorm(name="bn_1"),
@@ -271,7 +272,7 @@ class MeRGAN(TaskNetwork):
         for the digit they were conditioned on; with `validation`, also of samples from other codes
         (validation_accuracy, what a sweep chooses on; a generator has no held-out images under this
         measure, so the choice is still made on the generator that the seed's table row reports)."""
-        judge = mergan_judge(self.data_dir)
+        judge = mergan_judge(self.dataset, self.data_dir)
         rows = {"accuracy": []} | ({"validation_accuracy": []} if validation else {})
         for j in range(learned):
             for name, stream in (("accuracy", 0), ("validation_accuracy", VALIDATION_STREAM)):
@@ -288,17 +289,17 @@ class MeRGAN(TaskNetwork):
         return {"samples.png": samples_png(self.grid.numpy()[:learned], self.digits)}
 
     def report(self) -> dict:
-        return {"judge_test_accuracy": mergan_judge(self.data_dir).test_accuracy}
+        return {"judge_test_accuracy": mergan_judge(self.dataset, self.data_dir).test_accuracy}
 
 
 @lru_cache(maxsize=1)
-def mergan_judge(data_dir=None) -> keras.Model:
+def mergan_judge(dataset="mnist", data_dir=None) -> keras.Model:
     """MeRGAN's judge network (pretrain/mnist_test.py:31-47), trained here on the 60,000 padded training
     images (5 epochs of Adam, weights and order fixed, so every run and resume has the same judge); its
     test accuracy is kept as `test_accuracy`. It takes images in [-1, 1] and reads them in [0, 1], as
     theirs reads them in [0, 256] (mergan.py:221): on [-1, 1] itself it learned less (95.6% after 3
     epochs, against 97.4%)."""
-    train, test = data.load_mnist(data_dir)
+    train, test = data.load(dataset, data_dir)
     inputs = keras.Input((SIDE, SIDE, 1))
     x = keras.layers.Flatten()(keras.layers.Rescaling(0.5, offset=0.5)(inputs))
     for i, width in enumerate(JUDGE_WIDTHS):

@@ -9,6 +9,7 @@ for the protocol (see the README for the values the papers used).
 # The ANPyC authors' script without pruning (anpyc_wo_np), which every method uses by default so that
 # a comparison is between methods, not between networks or schedules.
 AUTHORS = dict(
+    dataset="mnist",
     benchmark="permuted",  # permuted MNIST
     tasks=None,  # None: the benchmark's full sequence, 10 permuted tasks (authors) or the 5 split tasks
     model="mlp",

@@ -16,7 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from common import metrics  # noqa: E402
+from common import data, metrics  # noqa: E402
 from common.errors import UserError  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -103,7 +103,7 @@ class RunDir:
     def __init__(self, config):
         self.path = Path(config.out) if config.out else default_folder(config)
         self.tasks = config.tasks
-        self.title = f"{Path(config.script).stem}: {config.tasks}-task {config.benchmark} MNIST, {config.model}"
+        self.title = f"{Path(config.script).stem}: {config.tasks}-task {config.benchmark} {data.DATASETS[config.dataset].title}, {config.model}"
         summary = self.path / "summary.json"
         finished = summary.exists() and json.loads(summary.read_text()).get("finished")
         if config.resume and finished:

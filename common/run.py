@@ -66,7 +66,8 @@ def run(method_cls, config, log=partial(print, flush=True)) -> dict:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
     tasks = data.make_benchmark(
-        config.benchmark, config.tasks, config.seed, config.data_dir, config.train_subset, config.validation
+        config.benchmark, config.tasks, config.seed, config.data_dir, config.train_subset, config.validation,
+        config.dataset,
     )
     results = RunDir(config)
     model = network(config, tasks)
@@ -85,7 +86,7 @@ def train(trainer, config, results, log) -> dict:
     model, method, tasks = trainer.model, trainer.method, trainer.tasks
     device = device_name()
     provenance.record(results.path, device, resumed=bool(config.resume))
-    log(f"{config.script}: {len(tasks)} {config.benchmark}-MNIST tasks, {config.model} {config.hidden}, "
+    log(f"{config.script}: {len(tasks)} {config.benchmark} {data.DATASETS[config.dataset].title} tasks, {config.model} {config.hidden}, "
         f"{sum(int(tf.size(v)) for v in model.trainable_variables):,} parameters, on {device}; results in {results.path}")
     progress = (config.resume and checkpoint.load(results.path, trainer)) or {"matrices": {}, "seconds": 0}
     matrices = progress["matrices"]

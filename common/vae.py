@@ -55,6 +55,7 @@ class VAE(TaskNetwork):
         super().__init__(name="vae")  # a fixed name: checkpoints key its own weights by it
         self.latent, self.seed, self.data_dir = latent, seed, data_dir
         self.digits = [task.digits for task in tasks]
+        self.dataset = tasks[0].dataset
         encoder = [keras.layers.Dense(w, name=f"encoder_{i}", **initializers(init)) for i, w in enumerate(hidden)]
         decoder = [keras.layers.Dense(w, name=f"decoder_{i}", **initializers(init)) for i, w in enumerate(hidden[::-1])]
         self.trunk, self.encoder_trunk, self.decoder_trunk = encoder + decoder, encoder, decoder
@@ -127,7 +128,7 @@ class VAE(TaskNetwork):
     def evaluate(self, trainer, learned: int, validation: bool) -> dict:
         """After `learned` tasks: test negative ELBO of each task learned (and validation), and the
         judge's accuracy on each task's samples (accuracy.csv)."""
-        judge = sample_judge(self.data_dir)
+        judge = sample_judge(self.dataset, self.data_dir)
         accuracy = []
         for j in range(learned):
             predicted = np.argmax(judge(self.sample(j, JUDGED_SAMPLES)), axis=1)
@@ -157,10 +158,11 @@ def samples_png(grid, digits) -> bytes:
 
 
 @lru_cache(maxsize=1)
-def sample_judge(data_dir=None) -> keras.Model:
-    """A classifier of real MNIST (784-256-10, 3 epochs of Adam on the 60,000 training images, weights
-    and order fixed, so every run and resume has the same judge): it tells which digit a sample shows."""
-    train, _ = data.load_mnist(data_dir)
+def sample_judge(dataset="mnist", data_dir=None) -> keras.Model:
+    """A classifier of the dataset's real images (784-256-10, 3 epochs of Adam on the 60,000 training
+    images, weights and order fixed, so every run and resume has the same judge): it tells which class
+    (MNIST's digit) a sample shows."""
+    train, _ = data.load(dataset, data_dir)
     x, y = train.images.astype(np.float32) / 255.0, train.labels
     judge = keras.Sequential([
         keras.Input((data.PIXELS,)),

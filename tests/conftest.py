@@ -1,6 +1,7 @@
 """Shared test set-up: import paths, a quick protocol on a slice of real MNIST, cached runs.
 
-MNIST comes from $ANPYC_DATA_DIR (CI points it at ../shared/mnist) or the loader's other sources.
+MNIST and Fashion-MNIST come from $ANPYC_DATA_DIR (CI points it at ../shared, which holds mnist/ and
+fashion-mnist/) or the loader's other sources.
 """
 import sys
 from pathlib import Path

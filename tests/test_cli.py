@@ -50,9 +50,9 @@ def run_script(*argv, env=None):
 
 @pytest.fixture
 def corrupt_data(tmp_path):
-    source = os.environ.get(data.DATA_DIR_ENV) or data.REPO_DATA / "mnist"
-    for name, _ in data.IDX_FILES.values():
-        shutil.copy(os.path.join(source, name), tmp_path / name)
+    source = data.local_folder(data.DATASETS["mnist"])
+    for name in data.IDX_FILES.values():
+        shutil.copy(source / name, tmp_path / name)
     (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(b"not a gzip file")
     return tmp_path
 

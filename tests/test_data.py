@@ -1,6 +1,5 @@
-"""The MNIST loader and the two task sequences."""
+"""The loader of MNIST and Fashion-MNIST, and the task sequences."""
 import gzip
-import os
 import shutil
 
 import numpy as np
@@ -13,7 +12,7 @@ from common.errors import UserError
 
 @pytest.fixture(scope="module")
 def mnist():
-    return data.load_mnist()
+    return data.load("mnist")
 
 
 def test_mnist_shapes(mnist):
@@ -33,7 +32,7 @@ def test_permutations_are_fixed_bijections():
 
 def test_every_task_draws_its_rows_from_the_loaders_one_array(mnist):
     train, test = mnist
-    for tasks in (data.permuted_mnist(train, test, tasks=50, seed=0, validation=100), data.split_mnist(train, test, 5)):
+    for tasks in (data.permuted_tasks(train, test, tasks=50, seed=0, validation=100), data.class_tasks(train, test, 5, 2)):
         assert all(t.train.source is t.validation.source is train.source and t.test.source is test.source
                    for t in tasks)
     assert train.source.ctypes.data % data.ALIGNMENT == 0 and test.source.ctypes.data % data.ALIGNMENT == 0
@@ -51,7 +50,7 @@ def test_the_cpu_tensor_of_the_images_is_the_loaders_memory(monkeypatch):
 
 def test_split_tasks_hold_their_two_digits(mnist):
     train, test = mnist
-    tasks = data.split_mnist(train, test, tasks=5)
+    tasks = data.make_benchmark("split", 5, 0)
     for t, task in enumerate(tasks):
         for split, source in ((task.train, train), (task.test, test)):
             assert sorted(np.unique(split.labels)) == [0, 1]
@@ -80,18 +79,21 @@ def test_subset_and_validation(mnist):
 
 @pytest.fixture
 def data_copy(tmp_path):
-    source = os.environ.get(data.DATA_DIR_ENV) or data.REPO_DATA / "mnist"
-    for name, _ in data.IDX_FILES.values():
-        shutil.copy(os.path.join(source, name), tmp_path / name)
+    source = data.local_folder(MNIST)
+    for name in data.IDX_FILES.values():
+        shutil.copy(source / name, tmp_path / name)
     return tmp_path
+
+
+MNIST, FASHION = data.DATASETS["mnist"], data.DATASETS["fashion_mnist"]
 
 
 def test_missing_folder_and_file(tmp_path, data_copy):
     with pytest.raises(data.DataError, match="does not exist"):
-        data._from_folder(tmp_path / "nowhere")
+        data._from_folder(tmp_path / "nowhere", MNIST)
     (data_copy / "t10k-labels-idx1-ubyte.gz").unlink()
     with pytest.raises(data.DataError, match="missing MNIST file t10k-labels-idx1-ubyte.gz"):
-        data._from_folder(data_copy)
+        data._from_folder(data_copy, MNIST)
 
 
 @pytest.mark.parametrize("damage", ["truncate", "corrupt"])
@@ -102,17 +104,47 @@ def test_damaged_file_is_named(data_copy, damage):
         path.write_bytes(raw[: len(raw) // 2])
     else:
         path.write_bytes(gzip.compress(gzip.decompress(raw)[:-1] + b"\x07"))
-    with pytest.raises(data.DataError, match="train-labels-idx1-ubyte.gz is corrupt or truncated"):
-        data._from_folder(data_copy)
+    with pytest.raises(data.DataError, match="train-labels-idx1-ubyte.gz is corrupt or truncated, or not MNIST's"):
+        data._from_folder(data_copy, MNIST)
+
+
+def test_the_content_is_checked_not_the_compression(data_copy):
+    # Debian recompressed Fashion-MNIST: the same content under other gzip bytes must load
+    path = data_copy / "train-labels-idx1-ubyte.gz"
+    raw = path.read_bytes()
+    path.write_bytes(gzip.compress(gzip.decompress(raw), compresslevel=1))
+    assert path.read_bytes() != raw
+    train, _ = data._from_folder(data_copy, MNIST)
+    assert np.array_equal(train.labels, data.load("mnist")[0].labels)
+    with pytest.raises(data.DataError, match="train-images-idx3-ubyte.gz is corrupt or truncated, or not Fashion-MNIST's"):
+        data._from_folder(data_copy, FASHION)  # MNIST's files, read as Fashion-MNIST's
+
+
+def test_fashion_mnist_is_ten_kinds_of_clothing_in_mnists_format(mnist):
+    train, test = data.load("fashion_mnist")
+    assert train.images.shape == (60000, 784) and test.images.shape == (10000, 784)
+    assert np.bincount(train.labels).tolist() == [6000] * 10 and np.bincount(test.labels).tolist() == [1000] * 10
+    assert not np.array_equal(train.images[:100], mnist[0].images[:100])
+    tasks = data.make_benchmark("split", 5, 0, dataset="fashion_mnist")
+    assert [t.dataset for t in tasks] == ["fashion_mnist"] * 5 and tasks[4].digits == (8, 9)
+    assert np.array_equal(tasks[4].test.images, test.images[test.labels >= 8])
+
+
+def test_a_data_folder_holds_the_files_or_a_subfolder_per_dataset(tmp_path, data_copy):
+    assert data.local_folder(MNIST, str(data_copy)) == data_copy  # the files themselves
+    (tmp_path / "mnist").mkdir()
+    assert data.local_folder(MNIST, str(tmp_path)) == tmp_path / "mnist"
+    assert data.local_folder(FASHION, str(tmp_path)) == tmp_path  # no fashion-mnist/: the folder itself
 
 
 def test_no_local_data_and_no_network_fails_fast(monkeypatch, tmp_path):
     monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
     monkeypatch.setattr(data, "REPO_DATA", tmp_path)
     monkeypatch.setattr(data, "_online", lambda: False)
-    data.load_mnist.cache_clear()
+    data.load.cache_clear()
     try:
-        with pytest.raises(data.DataError, match="no network for tensorflow-datasets: pass --data-dir DIR"):
-            data.load_mnist()
+        with pytest.raises(data.DataError, match="no local Fashion-MNIST files and no network for tensorflow-datasets: "
+                                                 "pass --data-dir DIR"):
+            data.load("fashion_mnist")
     finally:
-        data.load_mnist.cache_clear()
+        data.load.cache_clear()

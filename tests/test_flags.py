@@ -32,7 +32,7 @@ HOW = {
     "overwrite": "replaces a run in --out",
     "resume": "continues an interrupted run",
     "label": "the method's name in tables",
-    "data_dir": "where the IDX files are read (the same images: their MD5 sums are checked)",
+    "data_dir": "where the IDX files are read (the same images: their SHA-256 sums are checked)",
     "deterministic": "TensorFlow's op determinism: the same numbers on a CPU by design, for exact repeats on a GPU",
 }
 
@@ -51,6 +51,7 @@ BASE = {  # per script, when its defaults need more (a GAN or VAE; pruning that 
 NETWORK = {"model", "hidden", "init", "dropout", "dropout_layers", "latent"}  # what builds the network
 # Another value for each flag; a callable gets the base run's settings.
 OTHER = {
+    "dataset": lambda c: "fashion_mnist" if c.dataset == "mnist" else "mnist",
     "benchmark": lambda c: "split" if c.benchmark != "split" else "classes",
     "tasks": lambda c: c.tasks + 1,
     "epochs": lambda c: c.epochs + 1,

@@ -88,3 +88,12 @@ def test_every_script_runs_split_mnist_with_the_cnn(script, method, tmp_path):
                        *(["--retrain-epochs", "1"] if script in (anpyc_wi_np, packnet) else []))
     assert [len(row) for row in matrix] == [1, 2]
     assert matrix[0][0] > 60  # two digits: chance is 50%
+
+
+def test_fashion_mnist_splits_into_tasks_that_fine_tuning_learns_and_forgets(tmp_path):
+    # Task 1: T-shirt/top against trouser; task 2: pullover against dress (chance: 50%)
+    argv = ["--dataset", "fashion_mnist", "--benchmark", "split", "--scenario", "domain", "--tasks", "2",
+            "--train-subset", "1000", "--epochs", "5", "--hidden", "100,100", "--dropout", "0", "--out", str(tmp_path)]
+    matrix = run(Method, cli.parse(finetuning.HPARAMS, {}, "", argv), log=lambda *_: None)["accuracy"]
+    assert matrix[0][0] > 90 and matrix[1][1] > 85
+    assert matrix[1][0] < matrix[0][0] - 5  # one shared head: task 2 overwrites task 1 (96.10 -> 83.75 here)

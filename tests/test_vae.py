@@ -103,7 +103,7 @@ def test_negative_elbo_by_hand():
 
 def test_the_sample_judge_reads_real_mnist():
     judge = sample_judge()
-    _, test = data.load_mnist()
+    _, test = data.load("mnist")
     predicted = np.argmax(judge(test.images[:2000].astype(np.float32) / 255.0), axis=1)
     assert np.mean(predicted == test.labels[:2000]) > 0.95
 
