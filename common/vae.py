@@ -151,7 +151,7 @@ def samples_png(grid, digits) -> bytes:
     axis.imshow(images, cmap="gray", vmin=0, vmax=1)
     axis.set_xticks(np.arange(tasks) * k * 28 + k * 14, ["".join(map(str, d)) for d in digits], fontsize=7)
     axis.set_yticks(np.arange(rows) * 28 + 14, np.arange(1, rows + 1), fontsize=7)
-    axis.set(xlabel="samples of the task showing digit(s)", ylabel="after task")
+    axis.set(xlabel="samples of each task, by the class(es) it shows", ylabel="after task")
     for t in range(1, tasks):
         axis.axvline(t * k * 28 - 0.5, color="tab:red", lw=0.6)
     return figure_png(figure, dpi=110)
