@@ -106,7 +106,7 @@ def one_seed(config, seed, log) -> dict:
     authors = config.variant == "authors"
     validation = 5000 if authors else 0  # the authors trained on 55,000 of the 60,000 images
     tasks = data.make_benchmark("permuted", 1, seed, config.data_dir, config.train_subset, validation, config.dataset)
-    model = models.build(config.model, config.hidden, 1, tasks[0].classes, config.dropout, config.init)
+    model = models.build(config.model, config.hidden, 1, tasks[0].classes, config.dropout, tasks[0].shape, config.init)
     trainer = Trainer(model, tasks, MaskedTraining(config), config, log=lambda *_: None)
     masks = trainer.method.masks
     trainer.train(0, config.epochs)

@@ -78,7 +78,7 @@ def best_times(calls: dict, repeats: int) -> dict:
 
 def trainer_for(method_cls, cfg, tasks):
     keras.utils.set_random_seed(0)
-    model = models.build(cfg.model, cfg.hidden, len(tasks), 10, cfg.dropout, cfg.init)
+    model = models.build(cfg.model, cfg.hidden, len(tasks), tasks[0].classes, cfg.dropout, tasks[0].shape, cfg.init)
     trainer = Trainer(model, tasks, method_cls(cfg), cfg, log=lambda *_: None)
     trainer.method.before_task(trainer, 0)
     return trainer
@@ -88,14 +88,14 @@ def keras_fit_epoch(cfg, task):
     """(a): what a user would write with model.fit on the same network and data."""
     x = (task.train.images[:, task.permutation].astype(np.float32) / 255.0)
     if cfg.model == "cnn":
-        x = x.reshape(-1, *models.IMAGE_SHAPE)
+        x = x.reshape(-1, *task.shape)
     layers = [keras.Input(x.shape[1:])]
     if cfg.model == "cnn":
         layers += [keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(),
                    keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.MaxPooling2D(), keras.layers.Flatten()]
     for width in cfg.hidden:
         layers += [keras.layers.Dense(width, activation="relu"), keras.layers.Dropout(cfg.dropout)]
-    model = keras.Sequential(layers + [keras.layers.Dense(10)])
+    model = keras.Sequential(layers + [keras.layers.Dense(task.classes)])
     model.compile(keras.optimizers.SGD(cfg.lr), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return lambda: model.fit(x, task.train.labels, batch_size=cfg.batch_size, epochs=1, verbose=0)
 

@@ -78,11 +78,13 @@ def decay_off(config) -> bool:
 
 
 CORE = {
-    "dataset": Flag(str, "image dataset (from tensorflow-datasets, or IDX files in --data-dir)",
+    "dataset": Flag(str, "image dataset (from tensorflow-datasets, or for MNIST and Fashion-MNIST IDX files in "
+                         "--data-dir)",
                     choices=tuple(data.DATASETS)),
     "benchmark": Flag(str, "task sequence (classes: one digit per task, for --model vae or gan; all: one task of "
                            "all ten digits)", choices=("permuted", "split", "classes", "all")),
-    "tasks": Flag(optional_int, "number of tasks (default: 10 permuted, 5 split, 10 classes)", at_least(1)),
+    "tasks": Flag(optional_int, "number of tasks (default: 10 permuted; split: 5, CIFAR-100 10; classes: one a class)",
+                  at_least(1)),
     "epochs": Flag(int, "epochs per task", at_least(0),
                    inert=lambda c: c.iters is not None and f"--iters {c.iters} sets each task's length; add --iters none "
                                                            "to train by epochs"),
@@ -224,9 +226,10 @@ def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.N
             value = hparams.get(name)
             setattr(config, name, widths(value) if spec.type is widths and isinstance(value, str) else value)
     if "benchmark" in hparams:
-        full = data.TASKS[config.benchmark]
+        dataset = data.DATASETS[config.dataset]
+        full = data.sequence_length(config.benchmark, dataset)
         if config.benchmark != "permuted" and config.tasks is not None and config.tasks > full:
-            parser.error(f"--tasks must be at most {full} for {config.benchmark} MNIST (got {config.tasks})")
+            parser.error(f"--tasks must be at most {full} for {config.benchmark} {dataset.title} (got {config.tasks})")
         generative = config.model in GENERATIVE
         if config.benchmark == "classes" and not generative:
             parser.error("--benchmark classes (one digit per task) is for --model vae or gan: a classifier needs "

@@ -1,5 +1,5 @@
-"""The image datasets (MNIST, Fashion-MNIST) and the task sequences built on them: permuted, split and,
-for generation, one class per task; and, as a reference, all ten classes as one task.
+"""The image datasets (MNIST, Fashion-MNIST, CIFAR-10, CIFAR-100) and the task sequences built on them:
+permuted, split and, for generation, one class per task; and, as a reference, all classes as one task.
 
 Images are kept once, as uint8 rows of height x width x channels values in an array aligned to 64 bytes
 (so that TensorFlow can use it on a CPU without a copy, common/training.py). Every task is a set of row
@@ -8,12 +8,13 @@ row, applied batch by batch at training time. So a sequence of 100 tasks, or the
 benchmark, need no more image memory than the dataset itself.
 
 Where a dataset comes from, first match wins:
-1. the folder given by `--data-dir`, or else by the environment variable ANPYC_DATA_DIR: the dataset's
-   four IDX files, in the folder itself or in its subfolder named after the dataset (`mnist/`,
+1. for MNIST and Fashion-MNIST, the folder given by `--data-dir`, or else by the environment variable
+   ANPYC_DATA_DIR: the dataset's four IDX files, in the folder itself or in its subfolder named after the dataset (`mnist/`,
    `fashion-mnist/`), each checked against the SHA-256 of its decompressed content (so a recompressed
    copy, such as Debian's Fashion-MNIST, is accepted, and another dataset's files are not);
 2. `data/<subfolder>/` in this repository, if it holds the four files;
-3. tensorflow-datasets, which downloads once into `data/tfds/` (needs the internet the first time).
+3. tensorflow-datasets, which downloads once into `data/tfds/` (needs the internet the first time). CIFAR
+   comes this way only: it has no IDX files.
 """
 import gzip
 import hashlib
@@ -41,10 +42,11 @@ class Dataset:
 
     name: str  # --dataset, and its name in tensorflow-datasets
     title: str  # in messages, tables and figures
-    folder: str  # its subfolder of a data folder
     shape: tuple[int, int, int]  # height, width, channels
     classes: int
-    sha256: dict[str, str]  # per IDX file (IDX_FILES' keys): the SHA-256 of its decompressed content
+    split_classes: int = 2  # classes per task of the split benchmark
+    folder: str | None = None  # its subfolder of a data folder of IDX files (None: tensorflow-datasets only)
+    sha256: dict[str, str] | None = None  # per IDX file (IDX_FILES' keys): the SHA-256 of its decompressed content
 
     @property
     def pixels(self) -> int:
@@ -54,24 +56,42 @@ class Dataset:
 
 DATASETS = {dataset.name: dataset for dataset in (
     # LeCun, Cortes and Burges' original distribution.
-    Dataset("mnist", "MNIST", "mnist", (28, 28, 1), 10, {
+    Dataset("mnist", "MNIST", (28, 28, 1), 10, folder="mnist", sha256={
         "train_images": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
         "train_labels": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
         "test_images": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
         "test_labels": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"}),
     # Xiao, Rasul and Vollgraf 2017 (Zalando Research): ten kinds of clothing in MNIST's format.
-    Dataset("fashion_mnist", "Fashion-MNIST", "fashion-mnist", (28, 28, 1), 10, {
+    Dataset("fashion_mnist", "Fashion-MNIST", (28, 28, 1), 10, folder="fashion-mnist", sha256={
         "train_images": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
         "train_labels": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
         "test_images": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
         "test_labels": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"}),
+    # Krizhevsky 2009, "Learning Multiple Layers of Features from Tiny Images": 32 x 32 colour images.
+    Dataset("cifar10", "CIFAR-10", (32, 32, 3), 10),
+    # The same source, 100 classes; its split benchmark is ten tasks of ten classes (Zenke et al. 2017).
+    Dataset("cifar100", "CIFAR-100", (32, 32, 3), 100, split_classes=10),
 )}
-SPLIT_TASKS = 5
-TASKS = {"permuted": 10, "split": SPLIT_TASKS, "classes": 10, "all": 1}  # the full sequence of each benchmark
-PIXELS = DATASETS["mnist"].pixels  # every dataset here has MNIST's 28 x 28 x 1 images
+PERMUTED_TASKS = 10  # the permuted benchmark's default length; any length can be asked for
+
+
+def classes_per_task(benchmark: str, dataset: Dataset) -> int:
+    """The classes of one task of a class-split benchmark. split: `split_classes` consecutive classes,
+    labelled 0, 1, ... within the task; classes: one class (for generation: a VAE learns MNIST digit by
+    digit); all: every class as one task, labelled as themselves (training on i.i.d. data, as the offline
+    joint training (JT) of Memory Replay GANs (Wu et al. 2018, joint.py) trains its generator)."""
+    return {"split": dataset.split_classes, "classes": 1, "all": dataset.classes}[benchmark]
+
+
+def sequence_length(benchmark: str, dataset: Dataset) -> int:
+    """The full sequence of a benchmark: the tasks that its classes make, or PERMUTED_TASKS."""
+    if benchmark == "permuted":
+        return PERMUTED_TASKS
+    return dataset.classes // classes_per_task(benchmark, dataset)
 
 
 def how_to_get(dataset: Dataset) -> str:
+    """What a user does to get the dataset's IDX files."""
     return f"download {dataset.title}'s four IDX files ({', '.join(IDX_FILES.values())}) into it"
 
 
@@ -82,19 +102,19 @@ class DataError(UserError):
 class Split(NamedTuple):
     """Rows `index` of the images `source` (all of them, in order, when `index` is None), with their labels."""
 
-    source: np.ndarray  # uint8 [N, 784]: the dataset's images, shared by every task drawn from it
+    source: np.ndarray  # uint8 [N, pixels]: the dataset's images, as rows, shared by every task drawn from it
     labels: np.ndarray  # int32 [n]: the split's own labels
     index: np.ndarray | None = None  # int32 [n]: which rows of `source`
 
     @property
     def images(self) -> np.ndarray:
-        """The split's uint8 [n, 784] images (a copy when it is a subset of `source`)."""
+        """The split's uint8 [n, pixels] images (a copy when it is a subset of `source`)."""
         return self.source if self.index is None else self.source[self.index]
 
 
 @dataclass
 class Task:
-    """One task of a sequence. `permutation` (or None) reorders the 784 pixels of every image."""
+    """One task of a sequence. `permutation` (or None) reorders the values of every image's row."""
 
     name: str
     train: Split
@@ -104,6 +124,11 @@ class Task:
     permutation: np.ndarray | None = None
     digits: tuple = tuple(range(10))  # the dataset's classes that the task's images show (MNIST's digits)
     dataset: str = "mnist"  # DATASETS' key
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """Height, width and channels of the task's images."""
+        return DATASETS[self.dataset].shape
 
 
 ALIGNMENT = 64  # bytes: what TensorFlow asks of memory it shares (Eigen's EIGEN_MAX_ALIGN_BYTES)
@@ -167,22 +192,29 @@ def _from_tfds(dataset: Dataset):
     if not builder.is_prepared():
         # Offline, tfds retries for minutes before it fails; fail within seconds instead.
         if not _online():
-            raise DataError(
-                f"no local {dataset.title} files and no network for tensorflow-datasets: pass --data-dir DIR "
-                f"or set {DATA_DIR_ENV}=DIR, where DIR (or DIR/{dataset.folder}) holds its four IDX files"
-            )
+            local = (f"pass --data-dir DIR or set {DATA_DIR_ENV}=DIR, where DIR (or DIR/{dataset.folder}) holds its "
+                     f"four IDX files" if dataset.folder else f"prepare it where there is, and copy {REPO_DATA / 'tfds'} here")
+            raise DataError(f"no local {dataset.title} files and no network for tensorflow-datasets: {local}")
         builder.download_and_prepare()
     splits = []
     for name in ("train", "test"):
-        images, labels = tfds.as_numpy(builder.as_dataset(split=name, batch_size=-1, as_supervised=True))
-        held = aligned_empty((len(labels), dataset.pixels))
-        held[:] = images.reshape(-1, dataset.pixels)
-        splits.append(Split(held, labels.astype(np.int32)))
+        batches = list(tfds.as_numpy(builder.as_dataset(split=name, batch_size=10_000, as_supervised=True)))
+        labels = np.concatenate([y for _, y in batches]).astype(np.int32)
+        held, filled = aligned_empty((len(labels), dataset.pixels)), 0
+        for images, _ in batches:
+            held[filled:filled + len(images)] = images.reshape(len(images), -1)
+            filled += len(images)
+        splits.append(Split(held, labels))
     return tuple(splits)
 
 
 def local_folder(dataset: Dataset, data_dir: str | None = None) -> Path | None:
     """The folder of the dataset's IDX files, by the module docstring's order (None: tensorflow-datasets)."""
+    if dataset.folder is None:
+        if data_dir:
+            raise DataError(f"--data-dir is a folder of IDX files, and {dataset.title} has none: it comes through "
+                            f"tensorflow-datasets (into {REPO_DATA / 'tfds'})")
+        return None
     folder = data_dir or os.environ.get(DATA_DIR_ENV)
     if folder:
         folder = Path(folder).expanduser()
@@ -208,10 +240,10 @@ def _hold_out(split: Split, subset: int | None, validation: int) -> tuple[Split,
             Split(split.source, split.labels[:validation], index[:validation]))
 
 
-def task_permutation(seed: int, task: int) -> np.ndarray:
-    """The fixed pixel permutation of permuted task `task`: depends on (seed, task) alone, so a 10-task
-    sequence is the prefix of the 50-task one with the same seed."""
-    return np.random.default_rng([seed, task]).permutation(PIXELS).astype(np.int32)
+def task_permutation(seed: int, task: int, pixels: int) -> np.ndarray:
+    """The fixed permutation of an image's `pixels` values for permuted task `task`: depends on (seed,
+    task) alone, so a 10-task sequence is the prefix of the 50-task one with the same seed."""
+    return np.random.default_rng([seed, task]).permutation(pixels).astype(np.int32)
 
 
 def permuted_tasks(train: Split, test: Split, tasks: int, seed: int, subset=None, validation=0, dataset="mnist"):
@@ -219,42 +251,34 @@ def permuted_tasks(train: Split, test: Split, tasks: int, seed: int, subset=None
     train, val = _hold_out(train, subset, validation)
     return [
         Task(f"permuted-{t}", train, val, test, classes=DATASETS[dataset].classes,
-             permutation=task_permutation(seed, t), dataset=dataset)
+             permutation=task_permutation(seed, t, DATASETS[dataset].pixels), dataset=dataset)
         for t in range(tasks)
     ]
 
 
-NAMES = {1: "digit", 2: "split", 10: "all"}  # a task's name, by its number of classes (MNIST's names)
-
-
 def class_tasks(train: Split, test: Split, tasks: int, per_task: int, subset=None, validation=0, dataset="mnist"):
-    """Task t holds the `per_task` classes from per_task * t on, labelled 0, 1, ... within the task."""
+    """Task t holds the `per_task` classes from per_task * t on, labelled 0, 1, ... within the task; its
+    name lists them ("classes-2-3")."""
 
-    def digits(split: Split, t: int) -> Split:
+    def classes(split: Split, t: int) -> Split:
         keep = np.flatnonzero((split.labels // per_task) == t).astype(np.int32)
         return Split(split.source, split.labels[keep] - per_task * t, keep)
 
     return [
-        Task(f"{NAMES[per_task]}-{''.join(map(str, range(per_task * t, per_task * (t + 1))))}",
-             *_hold_out(digits(train, t), subset, validation), digits(test, t), classes=per_task,
+        Task("classes-" + "-".join(map(str, range(per_task * t, per_task * (t + 1)))),
+             *_hold_out(classes(train, t), subset, validation), classes(test, t), classes=per_task,
              digits=tuple(range(per_task * t, per_task * (t + 1))), dataset=dataset)
         for t in range(tasks)
     ]
 
 
-# Classes per task of each benchmark but "permuted". split: classes 2t and 2t+1, labelled 0 and 1;
-# classes: class t alone (for generation: a VAE learns MNIST digit by digit); all: one task of all ten
-# classes, labelled as themselves (training on i.i.d. data, as the offline joint training (JT) of Memory
-# Replay GANs (Wu et al. 2018, joint.py) trains its generator).
-PER_TASK = {"split": 2, "classes": 1, "all": 10}
-
-
-def task_size(benchmark: str, train: Split, validation: int) -> int:
+def task_size(benchmark: str, train: Split, validation: int, dataset: Dataset) -> int:
     """The number of training examples of the smallest task, for validating --train-subset."""
     if benchmark == "permuted":
         return len(train.labels) - validation
-    per_task = PER_TASK[benchmark]
-    return min(int(np.sum(train.labels // per_task == t)) for t in range(TASKS[benchmark])) - validation
+    per_task = classes_per_task(benchmark, dataset)
+    counts = np.bincount(train.labels // per_task, minlength=sequence_length(benchmark, dataset))
+    return int(counts.min()) - validation
 
 
 def make_benchmark(name: str, tasks: int, seed: int, data_dir=None, subset=None, validation=0,
@@ -262,11 +286,11 @@ def make_benchmark(name: str, tasks: int, seed: int, data_dir=None, subset=None,
     """The task sequence `name` ("permuted", "split", "classes" or "all") of `dataset`, checking that the
     sizes asked for fit."""
     train, test = load(dataset, data_dir)
-    size = task_size(name, train, validation)
+    size = task_size(name, train, validation, DATASETS[dataset])
     if validation < 0 or size < 1:
         raise UserError(f"--validation must be in [0, {size + validation}) (got {validation})")
     if subset is not None and not 1 <= subset <= size:
         raise UserError(f"--train-subset must be in [1, {size}] for {name} {DATASETS[dataset].title} (got {subset})")
     if name == "permuted":
         return permuted_tasks(train, test, tasks, seed, subset, validation, dataset)
-    return class_tasks(train, test, tasks, PER_TASK[name], subset, validation, dataset)
+    return class_tasks(train, test, tasks, classes_per_task(name, DATASETS[dataset]), subset, validation, dataset)

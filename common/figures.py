@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import metrics
+from common import data, metrics
 from common.report import by_method, secondary
 from common.results import figure_png, plt, write_atomic
 
@@ -44,7 +44,7 @@ def free_capacity(run) -> list[float] | None:
         return summary["free_capacity"]
     if "sparsity" not in summary or config.get("model") != "mlp":
         return None
-    widths = [784, *config["hidden"]]
+    widths = [data.DATASETS[config.get("dataset", "mnist")].pixels, *config["hidden"]]  # runs before --dataset: MNIST
     sizes = {f"dense_{i}/kernel": n_in * n_out for i, (n_in, n_out) in enumerate(zip(widths, widths[1:]))}
     return [sum(row[name] * size for name, size in sizes.items()) / sum(sizes.values()) for row in summary["sparsity"]]
 

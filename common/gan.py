@@ -3,7 +3,7 @@ counterpart of the VAE (common/vae.py), with the classifiers' interface, so that
 its generator unchanged.
 
 Generator, the network the methods see and consolidate: [z (--latent), one-hot digit] -> Dense trunk
-(--hidden, ReLU) -> one output layer of 784 pixel logits, the image being their sigmoid. It is
+(--hidden, ReLU) -> one output layer of pixel logits, the image being their sigmoid. It is
 conditioned on the digit, so one output layer serves every task. Critic (the discriminator): [image,
 one-hot digit] -> Dense 512 -> 256 (leaky ReLU, 0.2) -> 1 score; shared by all tasks, trained only on the
 images that the training step calls real.
@@ -37,7 +37,6 @@ from common.models import TaskNetwork, initializers, network_init
 from common.training import Adam
 from common.vae import GRID_SAMPLES, JUDGED_SAMPLES, bernoulli_entropy, samples_png, sample_judge
 
-DIGITS = 10
 GRADIENT_PENALTY = 10.0  # Gulrajani et al. 2017's lambda
 
 
@@ -82,16 +81,17 @@ class GAN(TaskNetwork):
         super().__init__(name="gan")  # a fixed name: checkpoints key its own weights by it
         self.latent, self.seed, self.data_dir = latent, seed, data_dir
         self.digits = [task.digits for task in tasks]
-        self.dataset = tasks[0].dataset
+        self.dataset, self.shape = tasks[0].dataset, tasks[0].shape
+        self.classes, pixels = data.DATASETS[self.dataset].classes, int(np.prod(self.shape))
         self.trunk = [keras.layers.Dense(w, name=f"generator_{i}", **initializers(init)) for i, w in enumerate(hidden)]
-        self.heads = [keras.layers.Dense(data.PIXELS, name="generator_output", **initializers(init))]
+        self.heads = [keras.layers.Dense(pixels, name="generator_output", **initializers(init))]
         self.critic = [keras.layers.Dense(w, name=f"discriminator_{i}", **initializers(init))
                        for i, w in enumerate((512, 256, 1))]
         self.noise = seeds.generator(seed, "gan_noise")  # z and digits while training (checkpointed)
-        self.grid = self.add_weight(shape=(len(tasks), len(tasks), GRID_SAMPLES, data.PIXELS),
+        self.grid = self.add_weight(shape=(len(tasks), len(tasks), GRID_SAMPLES, pixels),
                                     initializer="zeros", trainable=False, name="samples_grid")
         self.generate(tf.zeros([1, latent]), tf.zeros([1], tf.int32))
-        self.discriminate(tf.zeros([1, data.PIXELS]), tf.zeros([1], tf.int32))
+        self.discriminate(tf.zeros([1, pixels]), tf.zeros([1], tf.int32))
         self.critic_variables = [v for layer in self.critic for v in layer.trainable_variables]
         self.critic_optimizer = Adam(4e-4, beta_1=0.5, beta_2=0.9, name="discriminator_optimizer")
         self.critic_optimizer.build(self.critic_variables)
@@ -107,7 +107,7 @@ class GAN(TaskNetwork):
     def generate(self, z, digits, trace=None, weights=None):
         """Pixel logits of G(z, digit). `weights`, if given, are (kernel, bias) pairs that replace the
         generator's own (a frozen copy: generative replay)."""
-        x = tf.concat([z, tf.one_hot(digits, DIGITS)], axis=1)
+        x = tf.concat([z, tf.one_hot(digits, self.classes)], axis=1)
         layers = self.trunk + self.heads
         for i, layer in enumerate(layers):
             inputs = x
@@ -119,7 +119,7 @@ class GAN(TaskNetwork):
 
     def discriminate(self, images, digits):
         """The critic's score of each image: higher for what it takes as real."""
-        x = tf.concat([images, tf.one_hot(digits, DIGITS)], axis=1)
+        x = tf.concat([images, tf.one_hot(digits, self.classes)], axis=1)
         for i, layer in enumerate(self.critic):
             x = layer(x)
             x = tf.nn.leaky_relu(x, 0.2) if i < len(self.critic) - 1 else x
@@ -205,7 +205,7 @@ class GAN(TaskNetwork):
         return rows
 
     def pictures(self, learned: int) -> dict:
-        return {"samples.png": samples_png(self.grid.numpy()[:learned], self.digits)}
+        return {"samples.png": samples_png(self.grid.numpy()[:learned], self.digits, self.shape)}
 
 
 def build(config, tasks) -> GAN:

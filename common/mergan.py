@@ -51,13 +51,17 @@ import numpy as np
 import tensorflow as tf
 
 from common import data, seeds
-from common.gan import DIGITS, gradient_penalty
+from common.errors import UserError
+from common.gan import gradient_penalty
 from common.models import TaskNetwork, cross_entropy, sampled_log_likelihood, softmax_entropy
 from common.training import Adam, reset
 from common.vae import GRID_SAMPLES, samples_png
 
+MNIST = data.DATASETS["mnist"]  # their networks are MNIST's: grey 28x28 images of 10 digits ...
+DIGITS, (HEIGHT, WIDTH, CHANNELS) = MNIST.classes, MNIST.shape
+BORDER = 2  # ... padded to 32x32 (tflib/mnist.py:95-97)
+SIDE = HEIGHT + 2 * BORDER
 LATENT = 128  # gan32_model.py:118
-SIDE = 32  # tflib/mnist.py:95-97: 28x28 padded by 2 on each side
 CRITIC_STEPS = 5  # mergan.py:101
 LEARNING_RATE, BETA_1, BETA_2 = 1e-4, 0.0, 0.9  # mergan.py:103-106, 329-338, both networks
 SAMPLE_BATCH = 64  # the judge sees samples in single-digit batches of 64 ...
@@ -103,13 +107,13 @@ class ConditionalBatchNorm(keras.layers.Layer):
 
 def padded(x):
     """Flat 28x28 images in [0, 1] as the networks see them: 32x32x1 in [-1, 1], padded with -1."""
-    images = tf.reshape(2.0 * x - 1.0, [-1, 28, 28, 1])
-    return tf.pad(images, [[0, 0], [2, 2], [2, 2], [0, 0]], constant_values=-1.0)
+    images = tf.reshape(2.0 * x - 1.0, [-1, HEIGHT, WIDTH, CHANNELS])
+    return tf.pad(images, [[0, 0], [BORDER, BORDER], [BORDER, BORDER], [0, 0]], constant_values=-1.0)
 
 
 def unpadded(images):
     """Generated 32x32 images in [-1, 1] as flat 28x28 ones in [0, 1] (the border cut off)."""
-    return tf.reshape((images[:, 2:-2, 2:-2, 0] + 1.0) / 2.0, [-1, data.PIXELS])
+    return tf.reshape((images[:, BORDER:-BORDER, BORDER:-BORDER, 0] + 1.0) / 2.0, [-1, MNIST.pixels])
 
 
 class MeRGAN(TaskNetwork):
@@ -136,7 +140,7 @@ class MeRGAN(TaskNetwork):
         self.critic = critic + [keras.layers.Dense(1, name="discriminator_output", **glorot),
                                 keras.layers.Dense(DIGITS, name="discriminator_classifier", **glorot)]
         self.noise = seeds.generator(seed, "gan_noise")  # z while training (checkpointed)
-        self.grid = self.add_weight(shape=(len(tasks), len(tasks), GRID_SAMPLES, data.PIXELS),
+        self.grid = self.add_weight(shape=(len(tasks), len(tasks), GRID_SAMPLES, MNIST.pixels),
                                     initializer="zeros", trainable=False, name="samples_grid")
         self.discriminate(self.generate(tf.zeros([2, LATENT]), tf.zeros([2], tf.int32)))
         self.critic_variables = [v for layer in self.critic for v in layer.trainable_variables]
@@ -161,7 +165,7 @@ class MeRGAN(TaskNetwork):
                 x = layer(x)
                 if self.convolutional and layer is self.trunk[0]:
                     x = tf.reshape(x, [-1, 4, 4, 128])
-        return tf.reshape(tf.tanh(self.heads[0](x)), [-1, SIDE, SIDE, 1])
+        return tf.reshape(tf.tanh(self.heads[0](x)), [-1, SIDE, SIDE, CHANNELS])
 
     def generate_with(self, weights, z, digits):
         """G(z, digit) with `weights` (one tensor per generator variable) in place of its own."""
@@ -286,7 +290,7 @@ class MeRGAN(TaskNetwork):
         return rows
 
     def pictures(self, learned: int) -> dict:
-        return {"samples.png": samples_png(self.grid.numpy()[:learned], self.digits)}
+        return {"samples.png": samples_png(self.grid.numpy()[:learned], self.digits, MNIST.shape)}
 
     def report(self) -> dict:
         return {"judge_test_accuracy": mergan_judge(self.dataset, self.data_dir).test_accuracy}
@@ -300,7 +304,7 @@ def mergan_judge(dataset="mnist", data_dir=None) -> keras.Model:
     theirs reads them in [0, 256] (mergan.py:221): on [-1, 1] itself it learned less (95.6% after 3
     epochs, against 97.4%)."""
     train, test = data.load(dataset, data_dir)
-    inputs = keras.Input((SIDE, SIDE, 1))
+    inputs = keras.Input((SIDE, SIDE, CHANNELS))
     x = keras.layers.Flatten()(keras.layers.Rescaling(0.5, offset=0.5)(inputs))
     for i, width in enumerate(JUDGE_WIDTHS):
         x = keras.layers.Dense(width, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(seed=i))(x)
@@ -316,5 +320,9 @@ def mergan_judge(dataset="mnist", data_dir=None) -> keras.Model:
 
 
 def build(config, tasks) -> MeRGAN:
+    dataset = data.DATASETS[tasks[0].dataset]
+    if (dataset.shape, dataset.classes) != (MNIST.shape, MNIST.classes):
+        raise UserError(f"--model {config.model} is Memory Replay GANs' MNIST network (grey 28x28 images of 10 "
+                        f"classes); {dataset.title}'s are {'x'.join(map(str, dataset.shape))} of {dataset.classes}")
     return MeRGAN(config.model == "mergan", config.hidden, tasks, config.seed,
                   config.optimizer_state == "reset", config.data_dir)

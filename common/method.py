@@ -26,7 +26,7 @@ def by_variable(prefix: str, tensors, variables) -> dict:
 
 
 class Batch(NamedTuple):
-    x: object  # images, float32 [b, 784]
+    x: object  # images as rows, float32 [b, pixels]
     y: object  # labels, int32 [b]
     indices: object  # their indices in the task's training set
     features: object  # the trunk's output for x, as used by the task loss (dropout on)

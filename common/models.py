@@ -5,9 +5,8 @@ code can ask for each weighted layer's input and pre-activation output (`trace`)
 of a whole batch follow from those two in one vectorised operation (see common/importance.py).
 """
 import keras
+import numpy as np
 import tensorflow as tf
-
-IMAGE_SHAPE = (28, 28, 1)
 
 
 def network_init(init: str, model: str) -> str:
@@ -99,7 +98,7 @@ class Network(TaskNetwork):
     Task t's label y is class t * per_task + y (split MNIST: the digit; permuted MNIST: 10 t + digit), and
     the output never depends on the task: no task identity at test."""
 
-    def __init__(self, trunk: list, heads: int, classes: int, dropout: float, init: str = "glorot", inputs: int = 784,
+    def __init__(self, trunk: list, heads: int, classes: int, dropout: float, inputs: int, init: str = "glorot",
                  dropout_layers: list[int] | None = None, per_task: int | None = None):
         super().__init__(name="network")
         self.per_task = per_task
@@ -196,10 +195,11 @@ def mlp(hidden: list[int], init: str = "glorot") -> list:
     return [keras.layers.Dense(width, name=f"dense_{i}", **initializers(init)) for i, width in enumerate(hidden)]
 
 
-def cnn(hidden: list[int], init: str = "glorot") -> list:
-    """Two 3x3 convolutions (32 and 64 filters, 2x2 max-pooling after each), then Dense layers."""
+def cnn(hidden: list[int], shape: tuple[int, int, int], init: str = "glorot") -> list:
+    """Two 3x3 convolutions (32 and 64 filters, 2x2 max-pooling after each) of images of `shape` (height,
+    width, channels; they arrive as rows), then Dense layers."""
     return [
-        keras.layers.Reshape(IMAGE_SHAPE),
+        keras.layers.Reshape(shape),
         keras.layers.Conv2D(32, 3, name="conv_0", **initializers(init)),
         keras.layers.MaxPooling2D(),
         keras.layers.Conv2D(64, 3, name="conv_1", **initializers(init)),
@@ -227,8 +227,10 @@ def sampled_log_likelihood(logits, seed):
     return tf.gather(tf.nn.log_softmax(logits), y, batch_dims=1)
 
 
-def build(model: str, hidden: list[int], heads: int, classes: int, dropout: float, init: str = "glorot",
-          dropout_layers: list[int] | None = None, per_task: int | None = None) -> Network:
+def build(model: str, hidden: list[int], heads: int, classes: int, dropout: float, shape: tuple[int, int, int],
+          init: str = "glorot", dropout_layers: list[int] | None = None, per_task: int | None = None) -> Network:
+    """The classifier `model` ("mlp" or "cnn") of images of `shape` (height, width, channels)."""
     init = network_init(init, model)
-    trunk = {"mlp": mlp, "cnn": cnn}[model](hidden, init)
-    return Network(trunk, heads, classes, dropout, init, dropout_layers=dropout_layers, per_task=per_task)
+    trunk = mlp(hidden, init) if model == "mlp" else cnn(hidden, shape, init)
+    return Network(trunk, heads, classes, dropout, int(np.prod(shape)), init, dropout_layers=dropout_layers,
+                   per_task=per_task)

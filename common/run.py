@@ -29,12 +29,12 @@ def network(config, tasks):
     generative = {"vae": vae, "gan": gan, "mergan": mergan, "mergan-mlp": mergan}
     if config.model in generative:
         return generative[config.model].build(config, tasks)
-    classes = tasks[0].classes
+    classes, shape = tasks[0].classes, tasks[0].shape
     if config.scenario == "class":
-        return models.build(config.model, config.hidden, 1, classes * len(tasks), config.dropout, config.init,
+        return models.build(config.model, config.hidden, 1, classes * len(tasks), config.dropout, shape, config.init,
                             config.dropout_layers, per_task=classes)
     heads = 1 if config.scenario == "domain" else len(tasks)
-    return models.build(config.model, config.hidden, heads, classes, config.dropout, config.init,
+    return models.build(config.model, config.hidden, heads, classes, config.dropout, shape, config.init,
                         config.dropout_layers)
 
 

@@ -89,23 +89,23 @@ class TaskData:
         self.permutation = None if task.permutation is None else tf.constant(task.permutation)
 
     def training_set(self):
-        """(x [n, 784] as stored, y int32 [n]): the whole training split, permuted at once, so that each
+        """(x [n, pixels] as stored, y int32 [n]): the whole training split, permuted at once, so that each
         training step's batch is one gather (then `pixels`). The trainer holds it only while the task
         trains: a sequence of 100 tasks still needs one task's worth of it."""
         return self.rows(tf.range(self.size))
 
     def rows(self, indices, split="train"):
-        """(x [b, 784] as stored, permuted, y int32 [b]) for the given indices of `split`."""
+        """(x [b, pixels] as stored, permuted, y int32 [b]) for the given indices of `split`."""
         return rows(*self.splits[split], indices, self.permutation)
 
     def batch(self, indices, split="train"):
-        """(x float32 [b, 784] in [0, 1], y int32 [b]) for the given indices of `split`."""
+        """(x float32 [b, pixels] in [0, 1], y int32 [b]) for the given indices of `split`."""
         x, y = self.rows(indices, split)
         return pixels(x), y
 
 
 def rows(images, labels, index, indices, permutation):
-    """(x [b, 784] as stored, y int32 [b]): examples `indices` of a split, that is rows `index[indices]`
+    """(x [b, pixels] as stored, y int32 [b]): examples `indices` of a split, that is rows `index[indices]`
     of the dataset's `images` (rows `indices` when `index` is None), their pixels reordered by
     `permutation` (or not, when None)."""
     x = tf.gather(images, indices if index is None else tf.gather(index, indices))

@@ -1,8 +1,8 @@
 """A VAE that learns MNIST one task (digit class, or pair) at a time: the generative counterpart of the
 classifier in common/models.py, with the same interface, so that every method trains it unchanged.
 
-784 -> encoder trunk (Dense, ReLU) -> task head (mu, log sigma^2 of a diagonal Gaussian q(z|x))
-  z = mu + sigma * eps -> decoder trunk (Dense, ReLU) -> task head (784 logits of Bernoulli pixels).
+image pixels -> encoder trunk (Dense, ReLU) -> task head (mu, log sigma^2 of a diagonal Gaussian q(z|x))
+  z = mu + sigma * eps -> decoder trunk (Dense, ReLU) -> task head (one logit per pixel value, Bernoulli).
 The two trunks are shared, and each task has its own heads, the encoder's output layer and the
 decoder's, as the classifiers have one output layer per task; with --scenario domain all tasks share
 one pair. Pixels are MNIST's grey levels in [0, 1], used as Bernoulli targets (the usual MNIST VAE).
@@ -51,11 +51,13 @@ def bernoulli_entropy(logits):
 
 class VAE(TaskNetwork):
     def __init__(self, hidden: list[int], latent: int, tasks: list, heads: int, init: str, seed: int, data_dir=None,
-                 inputs: int = data.PIXELS):
+                 inputs: int | None = None):
+        """`inputs`: the values of one image, by default the dataset's (the tests' tiny VAE has 4)."""
         super().__init__(name="vae")  # a fixed name: checkpoints key its own weights by it
         self.latent, self.seed, self.data_dir = latent, seed, data_dir
         self.digits = [task.digits for task in tasks]
-        self.dataset = tasks[0].dataset
+        self.dataset, self.shape = tasks[0].dataset, tasks[0].shape
+        inputs = inputs or int(np.prod(self.shape))
         encoder = [keras.layers.Dense(w, name=f"encoder_{i}", **initializers(init)) for i, w in enumerate(hidden)]
         decoder = [keras.layers.Dense(w, name=f"decoder_{i}", **initializers(init)) for i, w in enumerate(hidden[::-1])]
         self.trunk, self.encoder_trunk, self.decoder_trunk = encoder + decoder, encoder, decoder
@@ -86,7 +88,7 @@ class VAE(TaskNetwork):
         return tf.split(self._chain(self.encoder_trunk + [self.head(task).encoder], x, trace), 2, axis=1)
 
     def decode(self, z, task: int, trace=None):
-        """The 784 pixel logits of p(x|z)."""
+        """The pixel logits of p(x|z)."""
         return self._chain(self.decoder_trunk + [self.head(task).decoder], z, trace)
 
     def forward(self, x, task: int, training=False, trace=None):
@@ -122,7 +124,7 @@ class VAE(TaskNetwork):
         return self.negative_elbo(x, task, self.codes(tf.shape(x)[0], task, "vae_score"))
 
     def sample(self, task: int, n: int, stream: int = 0):
-        """n images (Bernoulli means, [n, 784]) from task `task`'s decoder, z ~ N(0, I) (`codes`)."""
+        """n images (Bernoulli means, [n, pixels]) from task `task`'s decoder, z ~ N(0, I) (`codes`)."""
         return tf.sigmoid(self.decode(self.codes(n, task, "vae_samples", stream), task))
 
     def evaluate(self, trainer, learned: int, validation: bool) -> dict:
@@ -140,34 +142,37 @@ class VAE(TaskNetwork):
         return rows
 
     def pictures(self, learned: int) -> dict:
-        return {"samples.png": samples_png(self.grid.numpy()[:learned], self.digits)}
+        return {"samples.png": samples_png(self.grid.numpy()[:learned], self.digits, self.shape)}
 
 
-def samples_png(grid, digits) -> bytes:
-    """Row i: samples of every task learned after training task i+1 (blank for tasks not yet seen)."""
+def samples_png(grid, digits, shape) -> bytes:
+    """Row i: samples of every task learned after training task i+1 (blank for tasks not yet seen); images
+    of `shape` (height, width, channels), in grey or in colour."""
     rows, tasks, k = grid.shape[:3]
-    images = grid.reshape(rows, tasks, k, 28, 28).transpose(0, 3, 1, 2, 4).reshape(rows * 28, tasks * k * 28)
-    figure, axis = plt.subplots(figsize=(1.2 + tasks * k * 0.28, 0.6 + rows * 0.3), constrained_layout=True)
-    axis.imshow(images, cmap="gray", vmin=0, vmax=1)
-    axis.set_xticks(np.arange(tasks) * k * 28 + k * 14, ["".join(map(str, d)) for d in digits], fontsize=7)
-    axis.set_yticks(np.arange(rows) * 28 + 14, np.arange(1, rows + 1), fontsize=7)
+    (h, w, c), (across, down) = shape, (0.01, 0.0107)  # inches a pixel takes in the figure
+    images = grid.reshape(rows, tasks, k, h, w, c).transpose(0, 3, 1, 2, 4, 5).reshape(rows * h, tasks * k * w, c)
+    figure, axis = plt.subplots(figsize=(1.2 + tasks * k * w * across, 0.6 + rows * h * down), constrained_layout=True)
+    axis.imshow(images[..., 0] if c == 1 else np.clip(images, 0, 1), cmap="gray", vmin=0, vmax=1)
+    separator = "" if max(map(max, digits)) < 10 else "-"  # "01" for MNIST's digits 0 and 1, "10-11" for two classes
+    axis.set_xticks(np.arange(tasks) * k * w + k * w // 2, [separator.join(map(str, d)) for d in digits], fontsize=7)
+    axis.set_yticks(np.arange(rows) * h + h // 2, np.arange(1, rows + 1), fontsize=7)
     axis.set(xlabel="samples of each task, by the class(es) it shows", ylabel="after task")
     for t in range(1, tasks):
-        axis.axvline(t * k * 28 - 0.5, color="tab:red", lw=0.6)
+        axis.axvline(t * k * w - 0.5, color="tab:red", lw=0.6)
     return figure_png(figure, dpi=110)
 
 
 @lru_cache(maxsize=1)
 def sample_judge(dataset="mnist", data_dir=None) -> keras.Model:
-    """A classifier of the dataset's real images (784-256-10, 3 epochs of Adam on the 60,000 training
-    images, weights and order fixed, so every run and resume has the same judge): it tells which class
+    """A classifier of the dataset's real images (pixels-256-classes, 3 epochs of Adam on every training
+    image, weights and order fixed, so every run and resume has the same judge): it tells which class
     (MNIST's digit) a sample shows."""
     train, _ = data.load(dataset, data_dir)
     x, y = train.images.astype(np.float32) / 255.0, train.labels
     judge = keras.Sequential([
-        keras.Input((data.PIXELS,)),
+        keras.Input((data.DATASETS[dataset].pixels,)),
         keras.layers.Dense(256, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(seed=0)),
-        keras.layers.Dense(10, kernel_initializer=keras.initializers.GlorotUniform(seed=1)),
+        keras.layers.Dense(data.DATASETS[dataset].classes, kernel_initializer=keras.initializers.GlorotUniform(seed=1)),
     ])
     judge.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     for epoch in range(3):

@@ -23,7 +23,7 @@ def softmax_cross_entropy(logits, label):
 
 
 def test_the_head_covers_the_active_classes_by_hand():
-    network = models.build("mlp", [3], 1, 6, 0.0, "glorot", per_task=2)  # 3 tasks of 2 classes
+    network = models.build("mlp", [3], 1, 6, 0.0, (28, 28, 1), "glorot", per_task=2)  # 3 tasks of 2 classes
     dense, head = network.trunk[0], network.heads[0]
     dense.kernel.assign(np.zeros((784, 3)))
     dense.bias.assign([1.0, 2.0, 0.5])
@@ -45,7 +45,7 @@ def test_the_head_covers_the_active_classes_by_hand():
 
 
 def test_no_task_identity_at_test():
-    network = models.build("mlp", [16], 1, 10, 0.0, "glorot", per_task=2)
+    network = models.build("mlp", [16], 1, 10, 0.0, (28, 28, 1), "glorot", per_task=2)
     network.start_task(4)
     x = tf.random.stateless_uniform([50, 784], [1, 2])
     outputs = [network.forward(x, task).numpy() for task in range(5)]

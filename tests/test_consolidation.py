@@ -86,7 +86,7 @@ def test_pruning_script_follows_the_authors_lr_schedule(tmp_path):
 
 def test_authors_initialisation():
     keras.utils.set_random_seed(0)
-    model = Network(mlp([300], "authors"), heads=2, classes=10, dropout=0.0, init="authors")
+    model = Network(mlp([300], "authors"), heads=2, classes=10, dropout=0.0, inputs=784, init="authors")
     for layer in [*model.trunk, *model.heads]:
         assert np.all(layer.bias.numpy() == np.float32(0.1))
         kernel = layer.kernel.numpy()

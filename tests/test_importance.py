@@ -64,7 +64,7 @@ def per_sample_loop(model, task, x, loss_fn, reduce):
 @pytest.mark.parametrize("reduce", [tf.square, tf.abs])
 def test_vectorised_per_sample_gradients_match_a_loop(trunk, heads, reduce):
     keras.utils.set_random_seed(2)
-    model = Network(mlp([7, 6]) if trunk == "mlp" else cnn([6]), heads, 3, dropout=0.0)
+    model = Network(mlp([7, 6]) if trunk == "mlp" else cnn([6], (28, 28, 1)), heads, 3, dropout=0.0, inputs=784)
     x = tf.random.uniform([5, 784])
 
     def first_label(logits):  # per-sample loops see one sample at a time

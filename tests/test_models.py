@@ -18,7 +18,7 @@ def test_dropout_drops_its_rate_and_keeps_the_expectation(rate, dropped):
 
 def network(seed):
     keras.utils.set_random_seed(seed)
-    return models.build("mlp", [64, 32], 1, 10, dropout=0.5)
+    return models.build("mlp", [64, 32], 1, 10, dropout=0.5, shape=(28, 28, 1))
 
 
 def test_dropout_is_off_at_evaluation_and_repeats_with_the_seed():
@@ -50,7 +50,7 @@ def test_every_network_learns_from_its_default_initialisation(tmp_path):
 
 def test_dropout_follows_only_the_layers_asked_for():
     keras.utils.set_random_seed(0)
-    model = models.build("mlp", [64, 32], 1, 10, dropout=0.5, dropout_layers=[2])  # the authors' SGD-frozen net
+    model = models.build("mlp", [64, 32], 1, 10, dropout=0.5, shape=(28, 28, 1), dropout_layers=[2])  # the authors' SGD-frozen net
     x = tf.random.stateless_uniform([8, 784], [0, 0])
     trace = []
     features = model.features(x, training=True, trace=trace)
