@@ -27,7 +27,7 @@ HPARAMS = protocols.AUTHORS | consolidation.HPARAMS | dict(
     gamma=1.0,  # 1: Fishers summed over tasks; < 1: older ones decay (Schwarz et al.)
     fisher_samples=None,  # Fisher over the first N training images of each task (None: all of them)
     fisher_batch=100,
-    networks=("mlp", "cnn", "vae", "gan", "mergan", "mergan-mlp"),  # each has a log-likelihood for the Fisher
+    networks=(*cli.CLASSIFIERS, "vae", "gan", *cli.MERGAN),  # each has a log-likelihood for the Fisher
 )
 
 FLAGS = consolidation.FLAGS | {

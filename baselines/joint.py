@@ -15,7 +15,7 @@ import keras  # noqa: E402
 HPARAMS = protocols.AUTHORS | dict(
     # Not MeRGAN's networks: each earlier task's share would take its own 5 critic steps. Their joint
     # training (JT) is offline: baselines/finetuning.py --protocol mergan --benchmark all --iters 40000.
-    networks=("mlp", "cnn", "vae", "gan"),
+    networks=(*cli.CLASSIFIERS, "vae", "gan"),
 )
 
 

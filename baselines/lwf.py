@@ -22,7 +22,7 @@ HPARAMS = protocols.AUTHORS | dict(
     lamb=1.0,  # Li and Hoiem's lambda_o; the ANPyC authors searched a grid of values
     temperature=2.0,  # the ANPyC authors' and Li and Hoiem's T
     old_heads="frozen",  # the ANPyC authors'; Li and Hoiem train them
-    networks=("mlp", "cnn"),  # it distils class probabilities
+    networks=cli.CLASSIFIERS,  # it distils class probabilities
 )
 
 FLAGS = {

@@ -22,7 +22,7 @@ HPARAMS = protocols.AUTHORS | consolidation.HPARAMS | dict(
     lamb=0.1,  # the ANPyC authors' MAS value (for their variant)
     variant="authors",
     importance_batch=1000,  # the authors' batches (999 images, by an off-by-one); per-sample MAS is exact at any size
-    networks=("mlp", "cnn"),  # its importance reads class outputs
+    networks=cli.CLASSIFIERS,  # its importance reads class outputs
 )
 
 FLAGS = consolidation.FLAGS | {

@@ -46,7 +46,7 @@ HPARAMS = protocols.AUTHORS | dict(
     defines=("scenario",),  # a task is tested with its own weights and head: it needs the task's identity
     prune_fraction="share",  # or a fixed fraction, as the paper's 0.5 (ImageNet) and 0.75 (the tasks it added)
     retrain_epochs=None,  # None: half of the task's epochs (or minibatches), as the authors' 10 after 20
-    networks=("mlp", "cnn"),  # it prunes a classifier's weights
+    networks=cli.CLASSIFIERS,  # it prunes a classifier's weights
 )
 
 FLAGS = {

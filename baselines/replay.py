@@ -25,7 +25,7 @@ HPARAMS = protocols.AUTHORS | dict(
     # GT-RIPL/Continual-Learning-Benchmark (Hsu et al.'s code) runs naive rehearsal on split MNIST with
     # memories of 1,100 and 4,400 images (agents Naive_Rehearsal_1100 and _4400); 1,100, the smaller:
     memory=1100,
-    networks=("mlp", "cnn"),  # it keeps a classifier's labelled images
+    networks=cli.CLASSIFIERS,  # it keeps a classifier's labelled images
 )
 
 FLAGS = {"memory": cli.Flag(int, "training images kept from earlier tasks, in all", cli.at_least(1))}

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # so that `python 
 from common import cli, protocols  # noqa: E402
 from common.method import Method  # noqa: E402
 
-HPARAMS = protocols.AUTHORS | dict(networks=("mlp", "cnn"))  # a classifier's trunk and its heads
+HPARAMS = protocols.AUTHORS | dict(networks=cli.CLASSIFIERS)  # a classifier's trunk and its heads
 
 
 class Frozen(Method):

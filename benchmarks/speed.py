@@ -19,7 +19,10 @@ scenarios, and of replay with its memory batch (`--only m` runs this row alone);
 memory of a whole fine-tuning run on van de Ven and Tolias' split MNIST (`--protocol vdv2019-split`), in a
 fresh process (`--only n`); (o) the time of one step of Memory Replay GANs' protocol (5 critic steps and a
 generator step, fine-tuning on the first digit), on their convolutional networks and on the MLP form,
-and what the 40,000 steps of a 10-digit run take at that pace (`--only o`).
+and what the 40,000 steps of a 10-digit run take at that pace (`--only o`); (p) the time of one step of
+Zenke et al.'s split CIFAR (`--protocol zenke2017-split-cifar`, their CNN, batch 256) for fine-tuning and
+SI, on random images of CIFAR's shape (there is no CIFAR here; a step's time does not depend on the
+pixels' values), and what the 17,760 steps of a run take at that pace (`--only p`).
 Each time is the best of `--repeats` calls after a first, tracing call; the rows' calls take turns.
 """
 import argparse
@@ -225,7 +228,7 @@ def main():
     parser.add_argument("--tiny", action="store_true", help="a few steps of each measurement, no timing value")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--models", default="mlp,cnn")
-    parser.add_argument("--only", choices=("h", "m", "n", "o"), help="run one row alone")
+    parser.add_argument("--only", choices=("h", "m", "n", "o", "p"), help="run one row alone")
     parser.add_argument("--peak-probe", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--iters", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--memory-probe", choices=MEMORY_METHODS, help=argparse.SUPPRESS)
@@ -249,6 +252,8 @@ def main():
         return print_peak(5 if args.tiny else None)
     if args.only == "o":
         return print_mergan_steps(repeats, subset)
+    if args.only == "p":
+        return print_zenke_steps(repeats, subset)
     tasks = data.make_benchmark("permuted", 2, 0, subset=subset)
     print(f"device: {device_name()}; {len(tasks[0].train.labels)} training images per epoch; best of {repeats}")
     rows = [("a", "keras model.fit, one epoch"), ("b", "our fine-tuning epoch"), ("c", "ANPyC epoch (penalty)"),
@@ -283,6 +288,7 @@ def main():
     print_memory_growth(2, MEMORY_METHODS[:1]) if args.tiny else print_memory_growth(100)
     print_peak(5 if args.tiny else None)
     print_mergan_steps(repeats, subset)
+    print_zenke_steps(repeats, subset)
 
 
 def mergan_steps(repeats, subset) -> dict:
@@ -306,6 +312,37 @@ def print_mergan_steps(repeats, subset):
           f"{device_name()}\n| network | seconds a step | hours of 40,000 steps (a 10-digit run) |\n|---|---|---|")
     for protocol, value in seconds.items():
         print(f"| {protocol} | {value:.3f} | {value * 40000 / 3600:.1f} |")
+
+
+def zenke_steps(repeats, subset) -> dict:
+    """(p): seconds per step of an epoch of the first task of Zenke et al.'s split CIFAR, by method, on
+    random images (`subset` of them, or CIFAR-10's 50,000)."""
+    dataset = data.DATASETS["cifar10_100"]
+    rng = np.random.default_rng(0)
+    n = subset or 50_000
+    images = data.aligned_empty((n, dataset.pixels))
+    images[:] = rng.integers(0, 256, images.shape, np.uint8)
+    split = data.Split(images, rng.integers(0, 10, n).astype(np.int32))
+    tasks = [data.Task(f"random-{t}", split, split, split, classes=10, dataset=dataset.name) for t in range(2)]
+    calls, steps = {}, {}
+    for name, module, method in (("finetuning", compare.script("finetuning"), Method), ("si", si, SI)):
+        cfg = cli.parse(module.HPARAMS, getattr(module, "FLAGS", {}), "", ["--protocol", "zenke2017-split-cifar", "--tasks", "2"]
+                        + (["--c", "0.1", "--xi", "0.001"] if name == "si" else []))
+        keras.utils.set_random_seed(0)
+        trainer = Trainer(network(cfg, tasks), tasks, method(cfg), cfg, log=lambda *_: None)
+        trainer.method.before_task(trainer, 0)
+        steps[name] = -(-trainer.data[0].size // cfg.batch_size)
+        calls[name] = partial(trainer.train, 0, 1)
+    return {key: seconds / steps[key] for key, seconds in best_times(calls, repeats).items()}
+
+
+def print_zenke_steps(repeats, subset):
+    seconds = zenke_steps(repeats, subset)
+    run_steps = 60 * (-(-50_000 // 256) + 5 * -(-5_000 // 256))  # 60 epochs of CIFAR-10, then of 5,000 images x 5
+    print(f"\n(p) Zenke et al.'s split CIFAR: one step (their CNN, batch 256), on {device_name()}\n"
+          f"| method | seconds a step | hours of a run's {run_steps:,} steps |\n|---|---|---|")
+    for method, value in seconds.items():
+        print(f"| {method} | {value:.3f} | {value * run_steps / 3600:.1f} |")
 
 
 def peak_probe(iters: int | None):

@@ -71,6 +71,7 @@ def optional_float(text: str) -> float | None:
 
 GENERATIVE = ("vae", "gan", "mergan", "mergan-mlp")
 MERGAN = ("mergan", "mergan-mlp")
+CLASSIFIERS = ("mlp", "cnn", "zenke")  # zenke: Zenke et al. 2017's CNN for split CIFAR
 
 
 def decay_off(config) -> bool:
@@ -107,9 +108,9 @@ CORE = {
     "optimizer_state": Flag(str, "carry the optimiser's state (Adam's moments) from task to task, or reset it as each "
                                  "task begins (Memory Replay GANs'; on their GAN, the critic's too)", choices=("carry", "reset"),
                             inert=lambda c: c.optimizer != "adam" and "plain SGD keeps no state"),
-    "model": Flag(str, "network: an MLP or CNN classifier, or an MLP VAE or conditional GAN (generation), or Memory "
+    "model": Flag(str, "network: an MLP or CNN classifier (zenke: Zenke et al.'s CIFAR CNN), or an MLP VAE or conditional GAN (generation), or Memory "
                        "Replay GANs' conditional GAN (mergan) or its MLP form (mergan-mlp)",
-                  choices=("mlp", "cnn", "vae", "gan", *MERGAN)),
+                  choices=(*CLASSIFIERS, "vae", "gan", *MERGAN)),
     "latent": Flag(int, "latent dimensions of the VAE or the GAN", at_least(1),
                    inert=lambda c: (c.model not in GENERATIVE and f"--model {c.model} is a classifier, with no latent space"
                                     or c.model in MERGAN and "MeRGAN's z has 128 dimensions (gan32_model.py)")),

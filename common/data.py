@@ -47,6 +47,7 @@ class Dataset:
     split_classes: int = 2  # classes per task of the split benchmark
     folder: str | None = None  # its subfolder of a data folder of IDX files (None: tensorflow-datasets only)
     sha256: dict[str, str] | None = None  # per IDX file (IDX_FILES' keys): the SHA-256 of its decompressed content
+    parts: tuple[str, ...] = ()  # or the datasets it chains, their classes numbered on, one after the other
 
     @property
     def pixels(self) -> int:
@@ -71,6 +72,10 @@ DATASETS = {dataset.name: dataset for dataset in (
     Dataset("cifar10", "CIFAR-10", (32, 32, 3), 10),
     # The same source, 100 classes; its split benchmark is ten tasks of ten classes (Zenke et al. 2017).
     Dataset("cifar100", "CIFAR-100", (32, 32, 3), 100, split_classes=10),
+    # CIFAR-10's classes 0-9, then CIFAR-100's as 10-109: split into tasks of ten classes, the first task
+    # is CIFAR-10 and the others CIFAR-100's classes 0-9, 10-19, ... (Zenke et al. 2017, pathint's
+    # utils.construct_transfer_cifar10_cifar100).
+    Dataset("cifar10_100", "CIFAR-10 then CIFAR-100", (32, 32, 3), 110, split_classes=10, parts=("cifar10", "cifar100")),
 )}
 PERMUTED_TASKS = 10  # the permuted benchmark's default length; any length can be asked for
 
@@ -227,8 +232,29 @@ def local_folder(dataset: Dataset, data_dir: str | None = None) -> Path | None:
 @lru_cache(maxsize=2)
 def load(dataset: str = "mnist", data_dir: str | None = None) -> tuple[Split, Split]:
     """(train, test) splits of `dataset`, from the first source in the module docstring's order."""
-    folder = local_folder(DATASETS[dataset], data_dir)
-    return _from_tfds(DATASETS[dataset]) if folder is None else _from_folder(folder, DATASETS[dataset])
+    if DATASETS[dataset].parts:
+        return _chained([DATASETS[part] for part in DATASETS[dataset].parts], data_dir)
+    return _read(DATASETS[dataset], data_dir)
+
+
+def _read(dataset: Dataset, data_dir: str | None) -> tuple[Split, Split]:
+    folder = local_folder(dataset, data_dir)
+    return _from_tfds(dataset) if folder is None else _from_folder(folder, dataset)
+
+
+def _chained(parts: list[Dataset], data_dir: str | None) -> tuple[Split, Split]:
+    """The parts' splits one after the other, each part's labels moved past the classes before it."""
+    loaded = [_read(part, data_dir) for part in parts]
+    offsets = np.cumsum([0] + [part.classes for part in parts[:-1]])
+    chained = []
+    for s in range(2):  # train, test
+        images, filled = aligned_empty((sum(len(split[s].labels) for split in loaded), parts[0].pixels)), 0
+        for split in loaded:
+            images[filled:filled + len(split[s].labels)] = split[s].source
+            filled += len(split[s].labels)
+        labels = np.concatenate([split[s].labels + o for split, o in zip(loaded, offsets)]).astype(np.int32)
+        chained.append(Split(images, labels))
+    return tuple(chained)
 
 
 def _hold_out(split: Split, subset: int | None, validation: int) -> tuple[Split, Split]:

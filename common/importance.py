@@ -56,7 +56,7 @@ def _per_sample(model, task, x, loss_fn, reduce):
     for (layer, inputs, _), d in zip(trace, upstream):
         if isinstance(layer, keras.layers.Conv2D):
             kh, kw = layer.kernel_size
-            patches = tf.image.extract_patches(inputs, [1, kh, kw, 1], [1, 1, 1, 1], [1, 1, 1, 1], "VALID")
+            patches = tf.image.extract_patches(inputs, [1, kh, kw, 1], [1, 1, 1, 1], [1, 1, 1, 1], layer.padding.upper())
             kernel = tf.einsum("bhwp,bhwc->bpc", patches, d)
             result += [tf.reshape(tf.reduce_sum(reduce(kernel), 0), layer.kernel.shape),
                        tf.reduce_sum(reduce(tf.reduce_sum(d, [1, 2])), 0)]

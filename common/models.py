@@ -22,10 +22,12 @@ def network_init(init: str, model: str) -> str:
 def initializers(init: str) -> dict:
     """Fresh weight and bias initialisers for one layer. "authors": every weight from a normal truncated
     at 2 sigma with sigma 0.1 and every bias 0.1, as in the ANPyC authors' code; "glorot": Keras' default
-    (Glorot uniform weights, zero biases)."""
+    (Glorot uniform weights, zero biases); "zeros": all zero, as Zenke et al.'s output layer starts."""
     if init == "authors":
         return dict(kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.1),
                     bias_initializer=keras.initializers.Constant(0.1))
+    if init == "zeros":  # pathint, fig_transfer_cifar/train.py:146
+        return dict(kernel_initializer="zeros", bias_initializer="zeros")
     if init == "glorot":
         return dict(kernel_initializer=keras.initializers.GlorotUniform(), bias_initializer="zeros")
     raise ValueError(f"unknown initialisation {init!r}")
@@ -99,18 +101,20 @@ class Network(TaskNetwork):
     the output never depends on the task: no task identity at test."""
 
     def __init__(self, trunk: list, heads: int, classes: int, dropout: float, inputs: int, init: str = "glorot",
-                 dropout_layers: list[int] | None = None, per_task: int | None = None):
+                 dropout_layers: list[int] | None = None, per_task: int | None = None, head_init: str | None = None):
         super().__init__(name="network")
         self.per_task = per_task
         self.active = None if per_task is None else tf.Variable(per_task, trainable=False, name="active_classes")
         self.trunk = trunk
-        self.heads = [keras.layers.Dense(classes, name=f"head_{t}", **initializers(init)) for t in range(heads)]
+        self.heads = [keras.layers.Dense(classes, name=f"head_{t}", **initializers(head_init or init))
+                      for t in range(heads)]
         self.dropout = dropout
         # Dropout follows every hidden Dense layer, or the ones numbered (from 1) in dropout_layers.
         dense = [layer for layer in trunk if isinstance(layer, keras.layers.Dense)]
         self.dropped = {id(layer) for i, layer in enumerate(dense, 1) if dropout_layers is None or i in dropout_layers}
         # The dropout seed's state is a model variable: checkpoints save it, and a resumed run draws on.
-        self.dropout_seed = keras.random.SeedGenerator(name="dropout_seed") if dropout > 0 else None
+        fixed = any(isinstance(layer, keras.layers.Dropout) for layer in trunk)  # a trunk's own dropout layers
+        self.dropout_seed = keras.random.SeedGenerator(name="dropout_seed") if dropout > 0 or fixed else None
         self.forward(tf.zeros([1, inputs]), 0)
         for t in range(1, heads):
             self.heads[t](self.features(tf.zeros([1, inputs])))
@@ -135,6 +139,9 @@ class Network(TaskNetwork):
 
     def features(self, x, training=False, trace=None):
         for layer in self.trunk:
+            if isinstance(layer, keras.layers.Dropout):  # at its own rate, from the model's seeded stream
+                x = dropout(x, layer.rate, self.dropout_seed.next()) if training else x
+                continue
             inputs = x
             x = layer(x)
             if trace is not None and layer.trainable_variables:
@@ -209,6 +216,19 @@ def cnn(hidden: list[int], shape: tuple[int, int, int], init: str = "glorot") ->
     ]
 
 
+def zenke(hidden: list[int], shape: tuple[int, int, int], init: str = "glorot") -> list:
+    """Zenke et al. 2017's CNN for split CIFAR (pathint, fig_transfer_cifar/train.py:124-146): two blocks
+    of two 3x3 convolutions, the first padded ("same") and the second not (32 filters, then 64), each
+    block followed by 2x2 max-pooling and dropout 0.25; then Dense layers (theirs: 512, with the run's
+    dropout, theirs 0.5)."""
+    def block(filters: int, i: int) -> list:
+        return [keras.layers.Conv2D(filters, 3, padding="same", name=f"conv_{i}", **initializers(init)),
+                keras.layers.Conv2D(filters, 3, name=f"conv_{i + 1}", **initializers(init)),
+                keras.layers.MaxPooling2D(), keras.layers.Dropout(0.25)]
+
+    return [keras.layers.Reshape(shape), *block(32, 0), *block(64, 2), keras.layers.Flatten(), *mlp(hidden, init)]
+
+
 def cross_entropy(labels, logits):
     """Mean softmax cross-entropy of a batch."""
     return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
@@ -229,8 +249,9 @@ def sampled_log_likelihood(logits, seed):
 
 def build(model: str, hidden: list[int], heads: int, classes: int, dropout: float, shape: tuple[int, int, int],
           init: str = "glorot", dropout_layers: list[int] | None = None, per_task: int | None = None) -> Network:
-    """The classifier `model` ("mlp" or "cnn") of images of `shape` (height, width, channels)."""
+    """The classifier `model` ("mlp", "cnn" or "zenke") of images of `shape` (height, width, channels).
+    Zenke et al.'s heads start at zero, as their output layer does."""
     init = network_init(init, model)
-    trunk = mlp(hidden, init) if model == "mlp" else cnn(hidden, shape, init)
+    trunk = mlp(hidden, init) if model == "mlp" else {"cnn": cnn, "zenke": zenke}[model](hidden, shape, init)
     return Network(trunk, heads, classes, dropout, int(np.prod(shape)), init, dropout_layers=dropout_layers,
-                   per_task=per_task)
+                   per_task=per_task, head_init="zeros" if model == "zenke" else None)

@@ -91,4 +91,16 @@ PRESETS = {
     "vae": dict(benchmark="classes", tasks=None, model="vae", hidden="500,500", latent=32, init="glorot",
                 dropout=0.0, scenario="task", optimizer="adam", lr=0.001, lr_decay=1.0, lr_decay_first=None,
                 batch_size=128, epochs=10, iters=None),
+    # Zenke, Poole and Ganguli, "Continual learning through synaptic intelligence" (ICML 2017), split
+    # CIFAR as their code runs it (ganguli-lab/pathint, fig_transfer_cifar/train.py): CIFAR-10, then
+    # CIFAR-100's classes 0-9, ..., 40-49, six tasks of ten classes (lines 78-84; utils.py's
+    # construct_transfer_cifar10_cifar100), all training images, scored on the test images (their
+    # "validation" data is the test split); their CNN (lines 124-146, common/models.py's zenke) with a
+    # 10-way output per task (their one 60-way output, masked to the task's classes); Adam at 1e-3 with
+    # betas 0.9 and 0.999 (line 151), reset after each task (line 74); batch 256, 60 epochs per task
+    # (lines 55-57); no augmentation. Their SI: --c 0.1 --xi 0.001 (c from 0, 0.01, 0.1: line 63; line 150).
+    "zenke2017-split-cifar": dict(dataset="cifar10_100", benchmark="split", tasks=6, model="zenke", hidden="512",
+                                  init="glorot", dropout=0.5, dropout_layers=None, scenario="task", optimizer="adam",
+                                  lr=0.001, beta_1=0.9, beta_2=0.999, optimizer_state="reset", lr_decay=1.0,
+                                  lr_decay_first=None, batch_size=256, epochs=60, iters=None),
 }

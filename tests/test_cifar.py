@@ -6,7 +6,7 @@ import pytest
 
 tfds = pytest.importorskip("tensorflow_datasets")
 
-from baselines import finetuning  # noqa: E402
+from baselines import finetuning, si  # noqa: E402
 from common import cli, data  # noqa: E402
 from common.errors import UserError  # noqa: E402
 from common.method import Method  # noqa: E402
@@ -42,6 +42,17 @@ def test_cifar_loads_as_rows_of_colour_images_and_splits_into_tasks(mock_cifar, 
     assert sorted(permuted[1].permutation) == list(range(32 * 32 * 3))
 
 
+def test_cifar10_then_cifar100_chains_their_classes(mock_cifar):
+    (train10, test10), (train100, _) = data.load("cifar10"), data.load("cifar100")
+    train, test = data.load("cifar10_100")
+    assert np.array_equal(train.images, np.concatenate([train10.images, train100.images]))
+    assert np.array_equal(train.labels, np.concatenate([train10.labels, train100.labels + 10]))
+    tasks = data.make_benchmark("split", 6, 0, dataset="cifar10_100")  # Zenke et al.'s six tasks
+    assert [t.digits[0] for t in tasks] == [0, 10, 20, 30, 40, 50] and {t.classes for t in tasks} == {10}
+    assert np.array_equal(tasks[0].test.images, test10.images) and np.array_equal(tasks[0].test.labels, test10.labels)
+    assert np.array_equal(tasks[1].train.images, train100.images[train100.labels < 10])
+
+
 def test_a_data_folder_is_refused_for_cifar(mock_cifar):
     with pytest.raises(UserError, match="--data-dir is a folder of IDX files, and CIFAR-10 has none"):
         data.load("cifar10", "some/folder")
@@ -68,6 +79,17 @@ def test_a_few_steps_on_split_cifar(mock_cifar, model, argv, tmp_path):
     assert len(matrices["accuracy"]) == 1 and 0.0 <= matrices["accuracy"][0][0] <= 100.0
     if model in ("vae", "gan"):
         assert (tmp_path / "samples.png").stat().st_size > 0  # in colour, from the 3-channel grid
+
+
+def test_a_few_steps_of_zenke_et_als_split_cifar_with_their_si(mock_cifar, tmp_path):
+    """Their protocol (--protocol zenke2017-split-cifar) with their SI strength, cut to two tasks of a few
+    batches each: their CNN, zero heads, Adam reset at each task."""
+    config = cli.parse(si.HPARAMS, si.FLAGS, "", ["--protocol", "zenke2017-split-cifar", "--c", "0.1", "--xi", "0.001",
+                                                  "--tasks", "2", "--epochs", "1", "--train-subset", "64",
+                                                  "--out", str(tmp_path)])
+    assert (config.dataset, config.model, config.batch_size, config.optimizer_state) == ("cifar10_100", "zenke", 256, "reset")
+    matrices = run(si.SI, config, log=lambda *_: None)
+    assert [len(row) for row in matrices["accuracy"]] == [1, 2]
 
 
 def test_memory_replay_gans_network_refuses_cifar_in_one_line(mock_cifar, tmp_path):

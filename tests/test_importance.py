@@ -10,7 +10,7 @@ from common import importance
 from common.consolidation import Consolidation
 from common.data import Split, Task
 from common.method import Method
-from common.models import Network, cnn, mlp
+from common.models import Network, cnn, mlp, zenke
 from common.training import Trainer
 
 
@@ -60,12 +60,16 @@ def per_sample_loop(model, task, x, loss_fn, reduce):
     return totals
 
 
-@pytest.mark.parametrize("trunk,heads", [("mlp", 2), ("mlp", 1), ("cnn", 2)])
+@pytest.mark.parametrize("trunk,heads", [("mlp", 2), ("mlp", 1), ("cnn", 2), ("zenke", 2)])
 @pytest.mark.parametrize("reduce", [tf.square, tf.abs])
 def test_vectorised_per_sample_gradients_match_a_loop(trunk, heads, reduce):
+    """Also through padded convolutions and the trunk's own dropout layers (Zenke et al.'s CNN, on small
+    colour images; dropout is off outside training)."""
     keras.utils.set_random_seed(2)
-    model = Network(mlp([7, 6]) if trunk == "mlp" else cnn([6], (28, 28, 1)), heads, 3, dropout=0.0, inputs=784)
-    x = tf.random.uniform([5, 784])
+    shape = (12, 12, 3) if trunk == "zenke" else (28, 28, 1)
+    trunks = {"mlp": lambda: mlp([7, 6]), "cnn": lambda: cnn([6], shape), "zenke": lambda: zenke([6], shape)}
+    model = Network(trunks[trunk](), heads, 3, dropout=0.0, inputs=int(np.prod(shape)))
+    x = tf.random.uniform([5, int(np.prod(shape))])
 
     def first_label(logits):  # per-sample loops see one sample at a time
         return tf.nn.log_softmax(logits)[:, 0]
