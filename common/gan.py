@@ -207,6 +207,9 @@ class GAN(TaskNetwork):
     def pictures(self, learned: int) -> dict:
         return {"samples.png": samples_png(self.grid.numpy()[:learned], self.digits, self.shape)}
 
+    def report(self) -> dict:
+        return {"judge_test_accuracy": sample_judge(self.dataset, self.data_dir).test_accuracy}
+
 
 def build(config, tasks) -> GAN:
     return GAN(config.hidden, config.latent, tasks, network_init(config.init, "gan"), config.seed, config.data_dir)

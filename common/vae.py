@@ -144,6 +144,9 @@ class VAE(TaskNetwork):
     def pictures(self, learned: int) -> dict:
         return {"samples.png": samples_png(self.grid.numpy()[:learned], self.digits, self.shape)}
 
+    def report(self) -> dict:
+        return {"judge_test_accuracy": sample_judge(self.dataset, self.data_dir).test_accuracy}
+
 
 def samples_png(grid, digits, shape) -> bytes:
     """Row i: samples of every task learned after training task i+1 (blank for tasks not yet seen); images
@@ -166,8 +169,8 @@ def samples_png(grid, digits, shape) -> bytes:
 def sample_judge(dataset="mnist", data_dir=None) -> keras.Model:
     """A classifier of the dataset's real images (pixels-256-classes, 3 epochs of Adam on every training
     image, weights and order fixed, so every run and resume has the same judge): it tells which class
-    (MNIST's digit) a sample shows."""
-    train, _ = data.load(dataset, data_dir)
+    (MNIST's digit) a sample shows. Its accuracy on the test images is kept as `test_accuracy`."""
+    train, test = data.load(dataset, data_dir)
     x, y = train.images.astype(np.float32) / 255.0, train.labels
     judge = keras.Sequential([
         keras.Input((data.DATASETS[dataset].pixels,)),
@@ -178,6 +181,8 @@ def sample_judge(dataset="mnist", data_dir=None) -> keras.Model:
     for epoch in range(3):
         order = np.random.default_rng([0, epoch]).permutation(len(y))
         judge.fit(x[order], y[order], batch_size=128, epochs=1, shuffle=False, verbose=0)
+    predicted = np.argmax(judge.predict(test.images.astype(np.float32) / 255.0, batch_size=1000, verbose=0), 1)
+    judge.test_accuracy = round(100.0 * float(np.mean(predicted == test.labels)), 2)
     return judge
 
 

@@ -106,6 +106,7 @@ def test_the_sample_judge_reads_real_mnist():
     _, test = data.load("mnist")
     predicted = np.argmax(judge(test.images[:2000].astype(np.float32) / 255.0), axis=1)
     assert np.mean(predicted == test.labels[:2000]) > 0.95
+    assert judge.test_accuracy > 95  # over all 10,000 test images, as summary.json reports it
 
 
 VAE_QUICK = ["--tasks", "2", "--epochs", "3", "--train-subset", "1000", "--hidden", "200,200", "--latent", "8"]
@@ -131,6 +132,7 @@ def test_a_two_task_vae_sequence_learns_and_writes_its_results(vae_finetuning):
     assert min(matrices["accuracy"][0]) > 50  # samples of digit 0 look like a 0 to the judge
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["nll"]["forgetting"] == pytest.approx(nll[1][0] - nll[0][0], abs=1e-3)
+    assert summary["judge_test_accuracy"] == sample_judge().test_accuracy
     assert {"samples.png", "nll.csv", "accuracy.csv", "checkpoint.npz"} <= {p.name for p in folder.iterdir()}
 
 
