@@ -82,8 +82,8 @@ CORE = {
     "dataset": Flag(str, "image dataset (from tensorflow-datasets, or for MNIST and Fashion-MNIST IDX files in "
                          "--data-dir)",
                     choices=tuple(data.DATASETS)),
-    "benchmark": Flag(str, "task sequence (classes: one digit per task, for --model vae or gan; all: one task of "
-                           "all ten digits)", choices=("permuted", "split", "classes", "all")),
+    "benchmark": Flag(str, "task sequence (classes: one class per task, for --model vae or gan; all: one task of "
+                           "every class)", choices=("permuted", "split", "classes", "all")),
     "tasks": Flag(optional_int, "number of tasks (default: 10 permuted; split: 5, CIFAR-100 10; classes: one a class)",
                   at_least(1)),
     "epochs": Flag(int, "epochs per task", at_least(0),

@@ -127,7 +127,7 @@ class Task:
     test: Split
     classes: int
     permutation: np.ndarray | None = None
-    digits: tuple = tuple(range(10))  # the dataset's classes that the task's images show (MNIST's digits)
+    digits: tuple = ()  # the dataset's classes that the task's images show (MNIST's digits), as the benchmark sets them
     dataset: str = "mnist"  # DATASETS' key
 
     @property
@@ -277,7 +277,8 @@ def permuted_tasks(train: Split, test: Split, tasks: int, seed: int, subset=None
     train, val = _hold_out(train, subset, validation)
     return [
         Task(f"permuted-{t}", train, val, test, classes=DATASETS[dataset].classes,
-             permutation=task_permutation(seed, t, DATASETS[dataset].pixels), dataset=dataset)
+             permutation=task_permutation(seed, t, DATASETS[dataset].pixels),
+             digits=tuple(range(DATASETS[dataset].classes)), dataset=dataset)
         for t in range(tasks)
     ]
 
