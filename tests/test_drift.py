@@ -15,7 +15,7 @@ commit of the campaigns whose path the guard takes.
 
 EWC, SI and joint on the GAN, generative replay's full batches and both variants of the importance
 distributions (cal_importance_distribution.py, whose printed numbers are its stats.md) are guarded too, each
-made at its campaign's commit. Not every earlier guard is: `vae` at 4c2d818 (its campaign ran at 89d9b7a),
+made at its campaign's commit, and so is split Fashion-MNIST (`anpyc_wi_np-fashion`, at 441071d). Not every earlier guard is: `vae` at 4c2d818 (its campaign ran at 89d9b7a),
 `si` and `joint` at 4c2d818 (authors-main and authors-pruning at 89d9b7a).
 """
 import json
@@ -101,6 +101,8 @@ GUARDS = {  # folder under results/guard: the command that made it
                                "--hidden", "16,32", "--latent", "4", "--batch-size", "32", "--replay-batch", "full"],
     "importance-distribution-ours": ["cal_importance_distribution.py", *IMPORTANCE],
     "importance-distribution-authors": ["cal_importance_distribution.py", *IMPORTANCE, "--variant", "authors"],
+    "anpyc_wi_np-fashion": ["anpyc_wi_np.py", *ADAM_CONSTANT, "--benchmark", "split", "--dataset", "fashion_mnist",
+                            "--retrain-epochs", "1"],
 }
 MADE_AT = {  # guard: the commit that made it, that of the campaigns whose path it takes
     **dict.fromkeys(["anpyc_wi_np", "ewc", "si", "joint", "vae"], "4c2d818"),
@@ -117,6 +119,7 @@ MADE_AT = {  # guard: the commit that made it, that of the campaigns whose path 
     **dict.fromkeys(["ewc-gan", "si-gan", "joint-gan"], "7e01e8c"),  # gan
     "generative_replay-full": "85be33d",  # gan's generative_replay-full
     **dict.fromkeys(["importance-distribution-ours", "importance-distribution-authors"], "327b012"),
+    "anpyc_wi_np-fashion": "441071d",  # fashion-hsu2018-split-*
 }
 
 
