@@ -95,18 +95,33 @@ def describe(device: str) -> dict:
         "numpy": np.__version__,
         "device": device,
         "cpu": cpu_model(),
+        "cpu_kind": (cpu_kinds() or [None])[0],
     }
+
+
+def cpuinfo() -> dict[str, str]:
+    """The first CPU's fields in /proc/cpuinfo (empty where there is none)."""
+    path = Path("/proc/cpuinfo")
+    fields = {}
+    for line in path.read_text().splitlines() if path.exists() else []:
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    return fields
 
 
 def cpu_model() -> str | None:
     """The CPU's model name (/proc/cpuinfo on Linux, else the platform's word for it): rounding in some
     kernels depends on it, so that the same code can print other digits on another machine."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or None
+    return cpuinfo().get("model name") or platform.processor() or None
+
+
+def cpu_kinds() -> list[str]:
+    """This CPU's kind, most specific first: vendor, family and model (/proc/cpuinfo's vendor_id, cpu
+    family and model: AuthenticAMD-25-17 is a Zen 4 EPYC, whose AVX-512 kernels round otherwise than an
+    earlier AMD machine's), then the vendor alone. Empty where unknown."""
+    fields = cpuinfo()
+    vendor = fields.get("vendor_id")
+    return [f"{vendor}-{fields.get('cpu family')}-{fields.get('model')}", vendor] if vendor else []
 
 
 def record(folder: Path, device: str, resumed: bool) -> dict:

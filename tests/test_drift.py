@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from common.provenance import cpu_kinds
 from conftest import ROOT
 
 SLICE = ["--tasks", "3", "--train-subset", "500", "--epochs", "5", "--hidden", "64,32", "--batch-size", "32",
@@ -121,23 +122,6 @@ MADE_AT = {  # guard: the commit that made it, that of the campaigns whose path 
     **dict.fromkeys(["importance-distribution-ours", "importance-distribution-authors"], "327b012"),
     "anpyc_wi_np-fashion": "441071d",  # fashion-hsu2018-split-*
 }
-
-
-def cpu_kinds() -> list[str]:
-    """This CPU's names for a guard's subfolders, most specific first: vendor, family and model
-    (/proc/cpuinfo's vendor_id, cpu family and model: AuthenticAMD-25-17 is a Zen 4 EPYC, whose AVX-512
-    kernels round otherwise than an earlier AMD machine's), then the vendor alone (runs made before
-    guards recorded the model). Empty where unknown."""
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
-    fields = {}
-    for line in lines:
-        key, _, value = line.partition(":")
-        fields.setdefault(key.strip(), value.strip())
-    vendor = fields.get("vendor_id")
-    if not vendor:
-        return []
-    return [f"{vendor}-{fields.get('cpu family')}-{fields.get('model')}", vendor]
 
 
 def printed(folder: Path) -> list[str]:
