@@ -147,6 +147,15 @@ def aligned_empty(shape, dtype=np.uint8) -> np.ndarray:
     return buffer[start:start + size].view(dtype).reshape(shape)
 
 
+def stacked(pieces: list[np.ndarray]) -> np.ndarray:
+    """Arrays of rows, one after the other, in one aligned array (filled piece by piece: never held twice)."""
+    rows, filled = aligned_empty((sum(len(piece) for piece in pieces), *pieces[0].shape[1:])), 0
+    for piece in pieces:
+        rows[filled:filled + len(piece)] = piece
+        filled += len(piece)
+    return rows
+
+
 def _read_idx(path: Path, sha256: str, dataset: Dataset) -> np.ndarray:
     """An IDX file's array, decompressed piece by piece straight into aligned memory (the whole
     decompressed file is never held twice), its content checked against `sha256` on the way."""
@@ -204,12 +213,8 @@ def _from_tfds(dataset: Dataset):
     splits = []
     for name in ("train", "test"):
         batches = list(tfds.as_numpy(builder.as_dataset(split=name, batch_size=10_000, as_supervised=True)))
-        labels = np.concatenate([y for _, y in batches]).astype(np.int32)
-        held, filled = aligned_empty((len(labels), dataset.pixels)), 0
-        for images, _ in batches:
-            held[filled:filled + len(images)] = images.reshape(len(images), -1)
-            filled += len(images)
-        splits.append(Split(held, labels))
+        images = stacked([x.reshape(len(x), dataset.pixels) for x, _ in batches])
+        splits.append(Split(images, np.concatenate([y for _, y in batches]).astype(np.int32)))
     return tuple(splits)
 
 
@@ -248,12 +253,8 @@ def _chained(parts: list[Dataset], data_dir: str | None) -> tuple[Split, Split]:
     offsets = np.cumsum([0] + [part.classes for part in parts[:-1]])
     chained = []
     for s in range(2):  # train, test
-        images, filled = aligned_empty((sum(len(split[s].labels) for split in loaded), parts[0].pixels)), 0
-        for split in loaded:
-            images[filled:filled + len(split[s].labels)] = split[s].source
-            filled += len(split[s].labels)
         labels = np.concatenate([split[s].labels + o for split, o in zip(loaded, offsets)]).astype(np.int32)
-        chained.append(Split(images, labels))
+        chained.append(Split(stacked([split[s].source for split in loaded]), labels))
     return tuple(chained)
 
 

@@ -55,7 +55,7 @@ from common.errors import UserError
 from common.gan import gradient_penalty
 from common.models import TaskNetwork, cross_entropy, sampled_log_likelihood, softmax_entropy
 from common.training import Adam, reset
-from common.vae import GRID_SAMPLES, samples_png
+from common.vae import GRID_SAMPLES, judged_accuracy, samples_png
 
 MNIST = data.DATASETS["mnist"]  # their networks are MNIST's: grey 28x28 images of 10 digits ...
 DIGITS, (HEIGHT, WIDTH, CHANNELS) = MNIST.classes, MNIST.shape
@@ -314,8 +314,7 @@ def mergan_judge(dataset="mnist", data_dir=None) -> keras.Model:
     for epoch in range(JUDGE_EPOCHS):
         order = np.random.default_rng([0, epoch]).permutation(len(y))
         judge.fit(x[order], y[order], batch_size=128, epochs=1, shuffle=False, verbose=0)
-    predicted = np.argmax(judge.predict(padded(test.images.astype(np.float32) / 255.0), batch_size=1000, verbose=0), 1)
-    judge.test_accuracy = round(100.0 * float(np.mean(predicted == test.labels)), 2)
+    judge.test_accuracy = judged_accuracy(judge, padded(test.images.astype(np.float32) / 255.0), test.labels)
     return judge
 
 

@@ -181,9 +181,14 @@ def sample_judge(dataset="mnist", data_dir=None) -> keras.Model:
     for epoch in range(3):
         order = np.random.default_rng([0, epoch]).permutation(len(y))
         judge.fit(x[order], y[order], batch_size=128, epochs=1, shuffle=False, verbose=0)
-    predicted = np.argmax(judge.predict(test.images.astype(np.float32) / 255.0, batch_size=1000, verbose=0), 1)
-    judge.test_accuracy = round(100.0 * float(np.mean(predicted == test.labels)), 2)
+    judge.test_accuracy = judged_accuracy(judge, test.images.astype(np.float32) / 255.0, test.labels)
     return judge
+
+
+def judged_accuracy(judge: keras.Model, x, labels) -> float:
+    """The judge's accuracy (%, to two decimals) on images `x` of classes `labels`."""
+    predicted = np.argmax(judge.predict(x, batch_size=1000, verbose=0), 1)
+    return round(100.0 * float(np.mean(predicted == labels)), 2)
 
 
 def build(config, tasks) -> VAE:
