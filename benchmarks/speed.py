@@ -22,7 +22,9 @@ generator step, fine-tuning on the first digit), on their convolutional networks
 and what the 40,000 steps of a 10-digit run take at that pace (`--only o`); (p) the time of one step of
 Zenke et al.'s split CIFAR (`--protocol zenke2017-split-cifar`, their CNN, batch 256) for fine-tuning and
 SI, on random images of CIFAR's shape (there is no CIFAR here; a step's time does not depend on the
-pixels' values), and what the 17,760 steps of a run take at that pace (`--only p`).
+pixels' values), and what the 17,760 steps of a run take at that pace (`--only p`); (q) rows (b)-(g) in float32 and in
+bfloat16 (`--precision bfloat16`: the layers compute in bfloat16, the variables stay float32), on the MLP
+and the CNN (`--only q`).
 Each time is the best of `--repeats` calls after a first, tracing call; the rows' calls take turns.
 """
 import argparse
@@ -81,7 +83,8 @@ def best_times(calls: dict, repeats: int) -> dict:
 
 def trainer_for(method_cls, cfg, tasks):
     keras.utils.set_random_seed(0)
-    model = models.build(cfg.model, cfg.hidden, len(tasks), tasks[0].classes, cfg.dropout, tasks[0].shape, cfg.init)
+    model = models.build(cfg.model, cfg.hidden, len(tasks), tasks[0].classes, cfg.dropout, tasks[0].shape, cfg.init,
+                         precision=cfg.precision)
     trainer = Trainer(model, tasks, method_cls(cfg), cfg, log=lambda *_: None)
     trainer.method.before_task(trainer, 0)
     return trainer
@@ -103,8 +106,10 @@ def keras_fit_epoch(cfg, task):
     return lambda: model.fit(x, task.train.labels, batch_size=cfg.batch_size, epochs=1, verbose=0)
 
 
-def measure(cfg, tasks, repeats):
-    calls = {"a": keras_fit_epoch(cfg, tasks[1])}
+def method_calls(cfg, tasks) -> dict:
+    """(b)-(g) on task 1 of `tasks`: an epoch of fine-tuning, of ANPyC with its penalty, of the pruning
+    script's masked retraining and of SI; ANPyC's, EWC's and MAS's importance over the task."""
+    calls = {}
     plain = trainer_for(Method, cfg, tasks)
     calls["b"] = lambda: plain.train(1, 1)
 
@@ -124,12 +129,39 @@ def measure(cfg, tasks, repeats):
 
     si = trainer_for(SI, cfg, tasks)
     calls["g"] = lambda: si.train(1, 1)
+    return calls
 
+
+def measure(cfg, tasks, repeats):
+    calls = {"a": keras_fit_epoch(cfg, tasks[1])} | method_calls(cfg, tasks)
     summaries = Summaries(tempfile.mkdtemp())  # what a run writes to TensorBoard after each epoch
     calls["j"] = lambda: [summaries.scalars(i, {"train/loss": 0.5, "train/lr": 0.1}) for i in range(100)]
     times = best_times(calls, repeats)
     times["j"] /= 100
     return times
+
+
+ROWS = [("a", "keras model.fit, one epoch"), ("b", "our fine-tuning epoch"), ("c", "ANPyC epoch (penalty)"),
+        ("d", "ANPyC retraining epoch (masks)"), ("e", "ANPyC importance over the task"),
+        ("f_ewc", "EWC Fisher over the task"), ("f_mas", "MAS importance over the task"), ("g", "SI epoch"),
+        ("j", "TensorBoard summaries of one epoch")]
+# (q): the bfloat16 epoch against float32's (issue 51's targets).
+PRECISION_TARGETS = {"mlp": 0.6, "cnn": 0.65}
+
+
+def print_precision(model_names, tasks, repeats):
+    """(q): rows (b)-(g) in float32 and in bfloat16 (--precision), taking turns, on each model."""
+    for model in model_names:
+        calls = {(precision, key): fn for precision in models.POLICIES
+                 for key, fn in method_calls(config(model=model, precision=precision), tasks).items()}
+        times = best_times(calls, repeats)
+        print(f"\n(q) {model} {config(model=model).hidden}, batch 256: float32 against bfloat16, seconds, on {device_name()}\n"
+              "| measurement | float32 | bfloat16 | bfloat16 / float32 | target |\n|---|---|---|---|---|")
+        for key, label in ROWS[1:-1]:
+            ratio = times["bfloat16", key] / times["float32", key]
+            target = (f"<= {PRECISION_TARGETS[model]} {'met' if ratio <= PRECISION_TARGETS[model] else 'MISSED'}"
+                      if key == "b" else "")
+            print(f"| ({key[0]}) {label} | {times['float32', key]:.2f} | {times['bfloat16', key]:.2f} | {ratio:.2f} | {target} |")
 
 
 def published_steps(repeats, subset):
@@ -228,7 +260,7 @@ def main():
     parser.add_argument("--tiny", action="store_true", help="a few steps of each measurement, no timing value")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--models", default="mlp,cnn")
-    parser.add_argument("--only", choices=("h", "m", "n", "o", "p"), help="run one row alone")
+    parser.add_argument("--only", choices=("h", "m", "n", "o", "p", "q"), help="run one row alone")
     parser.add_argument("--peak-probe", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--iters", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--memory-probe", choices=MEMORY_METHODS, help=argparse.SUPPRESS)
@@ -255,11 +287,9 @@ def main():
     if args.only == "p":
         return print_zenke_steps(repeats, subset)
     tasks = data.make_benchmark("permuted", 2, 0, subset=subset)
+    if args.only == "q":
+        return print_precision(args.models.split(","), tasks, repeats)
     print(f"device: {device_name()}; {len(tasks[0].train.labels)} training images per epoch; best of {repeats}")
-    rows = [("a", "keras model.fit, one epoch"), ("b", "our fine-tuning epoch"), ("c", "ANPyC epoch (penalty)"),
-            ("d", "ANPyC retraining epoch (masks)"), ("e", "ANPyC importance over the task"),
-            ("f_ewc", "EWC Fisher over the task"), ("f_mas", "MAS importance over the task"), ("g", "SI epoch"),
-            ("j", "TensorBoard summaries of one epoch")]
     ratios = [("c / a", "c", "a", 0.6), ("c / b", "c", "b", 1.15), ("d / b", "d", "b", 1.15), ("e / b", "e", "b", 1.0),
               ("MAS / b", "f_mas", "b", {"mlp": 1.0, "cnn": 1.15}), ("EWC / b", "f_ewc", "b", 2.0),
               ("g / b", "g", "b", 1.15), ("j / b", "j", "b", 0.02)]
@@ -268,7 +298,7 @@ def main():
         times = measure(cfg, tasks, repeats)
         print(f"\n{model} {cfg.hidden}, batch {cfg.batch_size}")
         print("| measurement | seconds |\n|---|---|")
-        for key, label in rows:
+        for key, label in ROWS:
             print(f"| ({key[0]}) {label} | {times[key]:.4f} |" if key == "j" else f"| ({key[0]}) {label} | {times[key]:.2f} |")
         print("\n| ratio | value | target |\n|---|---|---|")
         for label, top, bottom, target in ratios:
@@ -289,6 +319,7 @@ def main():
     print_peak(5 if args.tiny else None)
     print_mergan_steps(repeats, subset)
     print_zenke_steps(repeats, subset)
+    print_precision(args.models.split(","), tasks, repeats)
 
 
 def mergan_steps(repeats, subset) -> dict:

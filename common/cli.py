@@ -130,6 +130,10 @@ CORE = {
                      inert=lambda c: c.model in ("gan", *MERGAN) and "the GAN is conditioned on the digit: one output layer serves "
                                                           "every task"),
     "seed": Flag(int, "random seed (weights, shuffling, permutations, dropout)", at_least(0)),
+    "precision": Flag(str, "what the classifier's layers compute in (bfloat16: about twice as fast on matrix units; "
+                           "variables, importances, penalties, the heads and the loss stay float32)",
+                      choices=tuple(models.POLICIES),
+                      inert=lambda c: c.model in GENERATIVE and f"--model {c.model} computes in float32"),
     "deterministic": Flag(bool, "TensorFlow's op determinism: same-seed runs and resumes repeat exactly on a GPU "
                                 "too (a CPU run repeats without it)"),
     "train_subset": Flag(optional_int, "train on the first N images of each task (quick runs)", at_least(1)),

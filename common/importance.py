@@ -54,6 +54,7 @@ def _per_sample(model, task, x, loss_fn, reduce):
     upstream = tape.gradient(loss, [output for _, _, output in trace])
     result = []
     for (layer, inputs, _), d in zip(trace, upstream):
+        inputs, d = tf.cast(inputs, tf.float32), tf.cast(d, tf.float32)  # a bfloat16 trunk's factors: summed in float32
         if isinstance(layer, keras.layers.Conv2D):
             kh, kw = layer.kernel_size
             patches = tf.image.extract_patches(inputs, [1, kh, kw, 1], [1, 1, 1, 1], [1, 1, 1, 1], layer.padding.upper())

@@ -4,9 +4,17 @@ The forward pass is written out layer by layer instead of using keras.Sequential
 code can ask for each weighted layer's input and pre-activation output (`trace`): per-sample gradients
 of a whole batch follow from those two in one vectorised operation (see common/importance.py).
 """
+import contextlib
+
 import keras
 import numpy as np
 import tensorflow as tf
+
+# --precision: Keras' dtype policy of the layers a classifier is built with. "bfloat16" (mixed_bfloat16)
+# computes each layer in bfloat16 (the matrix units of recent CPUs and GPUs' tensor cores run it at about
+# twice float32's rate: docs/speed.md) and keeps its variables in float32, so the optimiser's state, the
+# importances and the penalties stay float32; the heads compute in float32, so the logits and the loss do.
+POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
 
 
 def network_init(init: str, model: str) -> str:
@@ -106,7 +114,7 @@ class Network(TaskNetwork):
         self.per_task = per_task
         self.active = None if per_task is None else tf.Variable(per_task, trainable=False, name="active_classes")
         self.trunk = trunk
-        self.heads = [keras.layers.Dense(classes, name=f"head_{t}", **initializers(head_init or init))
+        self.heads = [keras.layers.Dense(classes, name=f"head_{t}", dtype="float32", **initializers(head_init or init))
                       for t in range(heads)]
         self.dropout = dropout
         # Dropout follows every hidden Dense layer, or the ones numbered (from 1) in dropout_layers.
@@ -247,11 +255,26 @@ def sampled_log_likelihood(logits, seed):
     return tf.gather(tf.nn.log_softmax(logits), y, batch_dims=1)
 
 
+@contextlib.contextmanager
+def policy(precision: str):
+    """Layers made inside compute in `precision`'s dtype policy (POLICIES); the global policy is restored
+    after, so that nothing else a process builds (a judge, another run's network) inherits it."""
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(POLICIES[precision])
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(before)
+
+
 def build(model: str, hidden: list[int], heads: int, classes: int, dropout: float, shape: tuple[int, int, int],
-          init: str = "glorot", dropout_layers: list[int] | None = None, per_task: int | None = None) -> Network:
-    """The classifier `model` ("mlp", "cnn" or "zenke") of images of `shape` (height, width, channels).
-    Zenke et al.'s heads start at zero, as their output layer does."""
+          init: str = "glorot", dropout_layers: list[int] | None = None, per_task: int | None = None,
+          precision: str = "float32") -> Network:
+    """The classifier `model` ("mlp", "cnn" or "zenke") of images of `shape` (height, width, channels),
+    its trunk computing in `precision` (float32 or bfloat16, POLICIES). Zenke et al.'s heads start
+    at zero, as their output layer does."""
     init = network_init(init, model)
-    trunk = mlp(hidden, init) if model == "mlp" else {"cnn": cnn, "zenke": zenke}[model](hidden, shape, init)
-    return Network(trunk, heads, classes, dropout, int(np.prod(shape)), init, dropout_layers=dropout_layers,
-                   per_task=per_task, head_init="zeros" if model == "zenke" else None)
+    with policy(precision):
+        trunk = mlp(hidden, init) if model == "mlp" else {"cnn": cnn, "zenke": zenke}[model](hidden, shape, init)
+        return Network(trunk, heads, classes, dropout, int(np.prod(shape)), init, dropout_layers=dropout_layers,
+                       per_task=per_task, head_init="zeros" if model == "zenke" else None)

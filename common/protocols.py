@@ -33,6 +33,7 @@ AUTHORS = dict(
     iters=None,  # or a number of minibatches per task, instead of epochs
     extra_epochs=None,  # or more epochs for each task, one number per task (a control for extra training)
     seed=0,
+    precision="float32",  # or bfloat16: the classifier's layers compute in it, its variables stay float32 (models.py)
     deterministic=False,  # TensorFlow's op determinism (needed for exact repeats on a GPU; costs speed there)
     train_subset=None,  # all of each task's training images
     validation=0,  # training images held out per task for choosing hyperparameters

@@ -32,10 +32,10 @@ def network(config, tasks):
     classes, shape = tasks[0].classes, tasks[0].shape
     if config.scenario == "class":
         return models.build(config.model, config.hidden, 1, classes * len(tasks), config.dropout, shape, config.init,
-                            config.dropout_layers, per_task=classes)
+                            config.dropout_layers, per_task=classes, precision=config.precision)
     heads = 1 if config.scenario == "domain" else len(tasks)
     return models.build(config.model, config.hidden, heads, classes, config.dropout, shape, config.init,
-                        config.dropout_layers)
+                        config.dropout_layers, precision=config.precision)
 
 
 def clock(seconds: float) -> str:

@@ -48,7 +48,7 @@ BASE = {  # per script, when its defaults need more (a GAN or VAE; pruning that 
     "anpyc_gan.py": GENERATOR + ["--retrain-epochs", "1"],
     "baselines/generative_replay.py": GENERATOR,
 }
-NETWORK = {"model", "hidden", "init", "dropout", "dropout_layers", "latent"}  # what builds the network
+NETWORK = {"model", "hidden", "init", "dropout", "dropout_layers", "latent", "precision"}  # what builds the network
 # Another value for each flag; a callable gets the base run's settings.
 OTHER = {
     "dataset": lambda c: "fashion_mnist" if c.dataset == "mnist" else "mnist",
@@ -74,6 +74,7 @@ OTHER = {
     "dropout": lambda c: 0.25 if c.dropout != 0.25 else 0.5,
     "dropout_layers": lambda c: "1",
     "scenario": lambda c: "domain" if c.scenario == "task" else "task",
+    "precision": lambda c: "bfloat16" if c.precision != "bfloat16" else "float32",
     "seed": lambda c: c.seed + 1,
     "train_subset": lambda c: 80,
     "validation": lambda c: 16,

@@ -88,8 +88,8 @@ def test_the_registry_knows_a_missing_gpu_kernel():
     assert ("GatherV2", ("Taxis=int32", "Tindices=int32", "Tparams=uint8")) in without_gpu_kernel(graph)
 
 
-@pytest.mark.parametrize("model", ["mlp", "cnn"])
-def test_every_op_of_the_compiled_loops_has_a_gpu_kernel(model, tmp_path):
+@pytest.mark.parametrize("model, precision", [("mlp", "float32"), ("cnn", "float32"), ("mlp", "bfloat16"), ("cnn", "bfloat16")])
+def test_every_op_of_the_compiled_loops_has_a_gpu_kernel(model, precision, tmp_path):
     # ANPyC with pruning and dropout (masks, the proximal step), SI, joint (replay of an earlier task),
     # EWC's Fisher and MAS's per-sample importance, with Adam and with SGD
     tasks = data.make_benchmark("permuted", 2, 0, subset=200)
@@ -99,7 +99,8 @@ def test_every_op_of_the_compiled_loops_has_a_gpu_kernel(model, tmp_path):
                                      (ewc, ewc.EWC, ["--optimizer", "adam"]), (mas, mas.MAS, []),
                                      (packnet, packnet.PackNet, ["--optimizer", "adam"]),
                                      (replay, replay.Replay, ["--scenario", "class"])):
-        config = configure(script, "--tasks", "2", "--model", model, "--hidden", "16", *argv, out=tmp_path)
+        config = configure(script, "--tasks", "2", "--model", model, "--hidden", "16", "--precision", precision, *argv,
+                           out=tmp_path)
         trainer = Trainer(network(config, tasks), tasks, method_cls(config), config, log=lambda *_: None)
         trainer.method.after_task(trainer, 0) if method_cls is not anpyc_wi_np.PrunedANPyC else None
         trainer.method.before_task(trainer, 1)
