@@ -149,8 +149,29 @@ ROWS = [("a", "keras model.fit, one epoch"), ("b", "our fine-tuning epoch"), ("c
 PRECISION_TARGETS = {"mlp": 0.6, "cnn": 0.65}
 
 
+def matmul_gflops(dtype, repeats, products=1000) -> float:
+    """(q): GFLOP/s of the MLP 784-512-256's forward matrix products at batch 256 in `dtype`, `products`
+    of them in one tf.function (what bfloat16 can speed up, without the rest of a step)."""
+    rng = tf.random.Generator.from_seed(0)
+    x, w1, w2 = (tf.cast(rng.uniform(shape), dtype) for shape in ([256, 784], [784, 512], [512, 256]))
+
+    @tf.function
+    def forward():
+        total = tf.zeros([], dtype)
+        for _ in tf.range(products):
+            total += tf.matmul(tf.matmul(x, w1), w2)[0, 0]
+        return total
+
+    seconds = best_times({"forward": lambda: forward().numpy()}, repeats)["forward"]
+    return 2 * 256 * (784 * 512 + 512 * 256) * products / seconds / 1e9
+
+
 def print_precision(model_names, tasks, repeats):
-    """(q): rows (b)-(g) in float32 and in bfloat16 (--precision), taking turns, on each model."""
+    """(q): the matrix products' rate, then rows (b)-(g) in float32 and in bfloat16 (--precision), taking
+    turns, on each model."""
+    rates = {dtype.name: matmul_gflops(dtype, repeats) for dtype in (tf.float32, tf.bfloat16)}
+    print(f"\n(q) the MLP's forward matrix products (784-512-256, batch 256), on {device_name()}: "
+          + ", ".join(f"{name} {rate:.0f} GFLOP/s" for name, rate in rates.items()))
     for model in model_names:
         calls = {(precision, key): fn for precision in models.POLICIES
                  for key, fn in method_calls(config(model=model, precision=precision), tasks).items()}
