@@ -130,7 +130,7 @@ CORE = {
                      inert=lambda c: c.model in ("gan", *MERGAN) and "the GAN is conditioned on the digit: one output layer serves "
                                                           "every task"),
     "seed": Flag(int, "random seed (weights, shuffling, permutations, dropout)", at_least(0)),
-    "precision": Flag(str, "what the classifier's layers compute in (bfloat16: about twice as fast on matrix units; "
+    "precision": Flag(str, "what the classifier's layers compute in (bfloat16: faster where the hardware has bfloat16 units, docs/speed.md; "
                            "variables, importances, penalties, the heads and the loss stay float32)",
                       choices=tuple(models.POLICIES),
                       inert=lambda c: c.model in GENERATIVE and f"--model {c.model} computes in float32"),
