@@ -25,7 +25,8 @@ SI, on random images of CIFAR's shape (there is no CIFAR here; a step's time doe
 pixels' values), and what the 17,760 steps of a run take at that pace (`--only p`); (q) rows (b)-(g) in float32 and in
 bfloat16 (`--precision bfloat16`: the layers compute in bfloat16, the variables stay float32), on the MLP
 and the CNN (`--only q`); (r) the time per step on the pruning script's network (784-64-32, batch 256,
-dropout 0.5) of a bare loop (plain SGD, no dropout), fine-tuning, ANPyC and ANPyC with pruning (`--only r`).
+dropout 0.5) of a bare loop (plain SGD, no dropout), of that loop with our uint8 images and then our dropout
+too, of fine-tuning, ANPyC and ANPyC with pruning (`--only r`).
 Each time is the best of `--repeats` calls after a first, tracing call; the rows' calls take turns.
 """
 import argparse
@@ -41,7 +42,7 @@ from types import SimpleNamespace
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / "baselines")]
 
 import compare  # noqa: E402
-from common import cli, consolidation, data, importance, models, protocols  # noqa: E402
+from common import cli, consolidation, data, importance, models, protocols, training  # noqa: E402
 from common.method import Method  # noqa: E402
 from common.run import device_name, network, resident_mb, run  # noqa: E402
 from common.summaries import Summaries  # noqa: E402
@@ -233,25 +234,35 @@ def print_scenario_steps(repeats, subset):
         print(f"| {key} | {steps[key]:.2f} | {ratio} | {met} |")
 
 
-def bare_epoch(tasks, cfg):
+def bare_epoch(tasks, cfg, uint8=False, dropout=0.0):
     """(r): the loop that the small network's step is judged against, as issue 51 timed it: plain SGD on
-    Keras Dense layers, no dropout, task 1's images held as float32 in [0, 1], a tf.function over the epoch."""
+    Keras Dense layers, no dropout, task 1's images held as float32 in [0, 1], a tf.function over the epoch.
+    With `uint8` the images are held as our loop holds them on a CPU (uint8, scaled per batch by
+    training.pixels), and with `dropout` our dropout (models.dropout) follows each hidden layer: the
+    steps from the bare loop to ours, one at a time."""
     task = tasks[1]
-    images = tf.constant(task.train.images[:, task.permutation].astype(np.float32) / 255.0)
+    held = task.train.images[:, task.permutation]
+    images = tf.constant(held if uint8 else held.astype(np.float32) / 255.0)
     labels = tf.constant(task.train.labels.astype(np.int32))
     keras.utils.set_random_seed(0)
-    network = keras.Sequential([keras.Input((task.train.images.shape[1],))]
-                               + [keras.layers.Dense(width, activation="relu") for width in cfg.hidden]
-                               + [keras.layers.Dense(task.classes)])
+    hidden = [keras.layers.Dense(width, activation="relu") for width in cfg.hidden]
+    network = keras.Sequential([keras.Input((held.shape[1],)), *hidden, keras.layers.Dense(task.classes)])
     sgd = keras.optimizers.SGD(cfg.lr)
     sgd.build(network.trainable_variables)
+    seed = keras.random.SeedGenerator(0)
+
+    def forward(x):
+        for layer in network.layers[:-1]:
+            x = layer(x)
+            x = models.dropout(x, dropout, seed.next()) if dropout else x
+        return network.layers[-1](x)
 
     @tf.function
     def epoch(order):
         for i in tf.range(-(-tf.size(order) // cfg.batch_size)):
             indices = order[i * cfg.batch_size : (i + 1) * cfg.batch_size]
             with tf.GradientTape() as tape:
-                logits = network(tf.gather(images, indices))
+                logits = forward(training.pixels(tf.gather(images, indices)))
                 loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(tf.gather(labels, indices), logits))
             sgd.apply(tape.gradient(loss, network.trainable_variables), network.trainable_variables)
 
@@ -259,13 +270,19 @@ def bare_epoch(tasks, cfg):
     return lambda: epoch(order)
 
 
+BARE = "bare loop (SGD, no dropout)"
+
+
 def small_steps(repeats, subset) -> dict:
     """(r): milliseconds per step on the pruning script's network (784-64-32, batch 256, lr 0.02, dropout
-    0.5), task 2 of permuted MNIST: the bare loop, fine-tuning, ANPyC with its penalty, and ANPyC with
-    pruning (penalty and masks)."""
+    0.5), task 2 of permuted MNIST: the bare loop, then with uint8 images, then with dropout too, then
+    fine-tuning in our loop, ANPyC with its penalty, and ANPyC with pruning (penalty and masks)."""
     tasks = data.make_benchmark("permuted", 2, 0, subset=subset)
     cfg = config(hidden=[64, 32], lr=0.02)
-    calls = {"bare loop (SGD, no dropout)": bare_epoch(tasks, cfg), "fine-tuning": method_calls(cfg, tasks)["b"]}
+    plain = trainer_for(Method, cfg, tasks)
+    calls = {BARE: bare_epoch(tasks, cfg), "+ uint8 images, scaled per batch": bare_epoch(tasks, cfg, uint8=True),
+             "+ dropout 0.5": bare_epoch(tasks, cfg, uint8=True, dropout=cfg.dropout),
+             "fine-tuning (our loop)": partial(plain.train, 1, 1)}
     for key, method_cls in (("ANPyC (penalty)", ANPyC), ("ANPyC with pruning (penalty, masks)", PrunedANPyC)):
         trainer = trainer_for(method_cls, cfg, tasks)
         trainer.method.after_task(trainer, 0)
@@ -284,7 +301,7 @@ SMALL_MARGIN_MS = 0.31
 
 def print_small_steps(repeats, subset):
     steps = small_steps(repeats, subset)
-    bare = steps["bare loop (SGD, no dropout)"]
+    bare = steps[BARE]
     print(f"\n(r) the pruning script's network (784-64-32, batch 256, dropout 0.5), per step, on {device_name()}\n"
           "| step | ms | over the bare loop | target |\n|---|---|---|---|")
     for key, ms in steps.items():
