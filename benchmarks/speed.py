@@ -92,6 +92,20 @@ def trainer_for(method_cls, cfg, tasks):
     return trainer
 
 
+def trainer_on_second_task(method_cls, cfg, tasks):
+    """A trainer that has taken task 0's importance (traced too) and starts task 1, so that its step
+    carries the method's penalty."""
+    trainer = trainer_for(method_cls, cfg, tasks)
+    trainer.method.after_task(trainer, 0)
+    trainer.method.before_task(trainer, 1)
+    return trainer
+
+
+def half_prune(masks):
+    """Keep a random half of each weight: the masked step then does the work of a pruned network."""
+    masks.set([np.random.default_rng(0).random(v.shape) < 0.5 for v in masks.variables])
+
+
 def keras_fit_epoch(cfg, task):
     """(a): what a user would write with model.fit on the same network and data."""
     x = (task.train.images[:, task.permutation].astype(np.float32) / 255.0)
@@ -115,14 +129,12 @@ def method_calls(cfg, tasks) -> dict:
     plain = trainer_for(Method, cfg, tasks)
     calls["b"] = lambda: plain.train(1, 1)
 
-    anpyc = trainer_for(ANPyC, cfg, tasks)
-    anpyc.method.after_task(anpyc, 0)  # importance of task 0 (also traced), so task 1 trains with the penalty
-    anpyc.method.before_task(anpyc, 1)
+    anpyc = trainer_on_second_task(ANPyC, cfg, tasks)
     calls["c"] = lambda: anpyc.train(1, 1)
     calls["e"] = lambda: anpyc.method.task_importance(anpyc, 1)
 
     pruned = trainer_for(PrunedANPyC, cfg, tasks)
-    pruned.method.masks.set([np.random.default_rng(0).random(v.shape) < 0.5 for v in pruned.method.masks.variables])
+    half_prune(pruned.method.masks)
     calls["d"] = lambda: pruned.train(1, 1)
 
     seed = keras.random.SeedGenerator(0)
@@ -193,9 +205,7 @@ def published_steps(repeats, subset):
     calls, steps = {}, {}
     for key, script, method_cls in (("finetuning", finetuning, Method), ("SI", si, SI), ("EWC", ewc, ewc.EWC)):
         cfg = cli.parse(script.HPARAMS, getattr(script, "FLAGS", {}), "", ["--protocol", "vdv2019-split"])
-        trainer = trainer_for(method_cls, cfg, tasks)
-        trainer.method.after_task(trainer, 0)
-        trainer.method.before_task(trainer, 1)
+        trainer = trainer_on_second_task(method_cls, cfg, tasks)
         steps[key] = -(-trainer.data[1].size // cfg.batch_size)
         calls[key] = partial(trainer.train, 1, 1)
     return {key: seconds / steps[key] * 1000 for key, seconds in best_times(calls, repeats).items()}
@@ -284,11 +294,9 @@ def small_steps(repeats, subset) -> dict:
              "+ dropout 0.5": bare_epoch(tasks, cfg, uint8=True, dropout=cfg.dropout),
              "fine-tuning (our loop)": partial(plain.train, 1, 1)}
     for key, method_cls in (("ANPyC (penalty)", ANPyC), ("ANPyC with pruning (penalty, masks)", PrunedANPyC)):
-        trainer = trainer_for(method_cls, cfg, tasks)
-        trainer.method.after_task(trainer, 0)
-        trainer.method.before_task(trainer, 1)
+        trainer = trainer_on_second_task(method_cls, cfg, tasks)
         if method_cls is PrunedANPyC:
-            trainer.method.masks.set([np.random.default_rng(0).random(v.shape) < 0.5 for v in trainer.method.masks.variables])
+            half_prune(trainer.method.masks)
         calls[key] = partial(trainer.train, 1, 1)
     steps = -(-len(tasks[1].train.labels) // cfg.batch_size)
     return {key: seconds / steps * 1000 for key, seconds in best_times(calls, repeats).items()}
@@ -332,9 +340,7 @@ def epoch_seconds(deterministic: bool, repeats: int, subset) -> float:
 def epoch_probe(mode, repeats, subset):
     if mode == "deterministic":
         tf.config.experimental.enable_op_determinism()
-    anpyc = trainer_for(ANPyC, config(), data.make_benchmark("permuted", 2, 0, subset=subset))
-    anpyc.method.after_task(anpyc, 0)
-    anpyc.method.before_task(anpyc, 1)
+    anpyc = trainer_on_second_task(ANPyC, config(), data.make_benchmark("permuted", 2, 0, subset=subset))
     print(best_times({"c": lambda: anpyc.train(1, 1)}, repeats)["c"])
 
 
