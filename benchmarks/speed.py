@@ -163,11 +163,12 @@ ROWS = [("a", "keras model.fit, one epoch"), ("b", "our fine-tuning epoch"), ("c
 PRECISION_TARGETS = {"mlp": 0.6, "cnn": 0.65}
 
 
-def matmul_gflops(dtype, repeats, products=1000, batch=256) -> float:
+def matmul_gflops(dtype, repeats, products=1000) -> float:
     """(q): GFLOP/s of the default MLP's forward matrix products (MNIST's pixels, then 512 and 256 units)
-    at batch 256 in `dtype`, `products` of them in one tf.function (what bfloat16 can speed up, without
-    the rest of a step)."""
-    pixels, first, second = int(np.prod(data.DATASETS["mnist"].shape)), *config().hidden
+    at its batch of 256 in `dtype`, `products` of them in one tf.function (what bfloat16 can speed up,
+    without the rest of a step)."""
+    cfg = config()
+    batch, pixels, (first, second) = cfg.batch_size, int(np.prod(data.DATASETS["mnist"].shape)), cfg.hidden
     rng = tf.random.Generator.from_seed(0)
     x, w1, w2 = (tf.cast(rng.uniform(shape), dtype) for shape in ([batch, pixels], [pixels, first], [first, second]))
 
