@@ -34,7 +34,7 @@ from pathlib import Path
 from common import cli, figures, report
 from common.errors import UserError
 from common.results import RESULTS, write_json
-from common.runner import RayRunner, run_script, start_argv
+from common.runner import RayRunner, run_script, shared_cores, start_argv
 
 ROOT = Path(__file__).resolve().parent
 METHODS = {
@@ -111,7 +111,8 @@ def plan(argv: list[str]) -> tuple[cli.Parser, Campaign]:
                         help=f"comma-separated, from: {', '.join(METHODS)}; LABEL=METHOD runs METHOD under the name "
                              "LABEL (a variant, such as a control, beside the method itself)")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds")
-    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (each uses every core it can)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs in parallel, each with its share of the cores (TensorFlow's threads)")
     parser.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                         help="run on Ray: alone, a new local Ray instance of --jobs CPUs; with an ADDRESS, that "
                              "cluster (auto: the one `ray start` runs on this machine)")
@@ -256,7 +257,7 @@ def execute(jobs, args, seeds, parser, runner=None):
     print(f"{len(jobs)} runs in {args.out}: {len(jobs) - len(pending)} already finished, {len(pending)} to go", flush=True)
     threads = args.jobs
     if runner is None:
-        runner = partial(run_script, cwd=ROOT)
+        runner = partial(run_script, cwd=ROOT, env=shared_cores(args.jobs))
         if args.ray is not None and pending:
             try:
                 runner = RayRunner(args.ray or None, args.jobs, ROOT, args.gpus_per_job)

@@ -26,10 +26,15 @@ pixels' values), and what the 17,760 steps of a run take at that pace (`--only p
 bfloat16 (`--precision bfloat16`: the layers compute in bfloat16, the variables stay float32), on the MLP
 and the CNN (`--only q`); (r) the time per step on the pruning script's network (784-64-32, batch 256,
 dropout 0.5) of a bare loop (plain SGD, no dropout), of that loop with our uint8 images and then our dropout
-too, of fine-tuning, ANPyC and ANPyC with pruning (`--only r`).
+too, of fine-tuning, ANPyC and ANPyC with pruning (`--only r`); (s) two runs at once, as `compare.py --jobs 2`
+makes them, each with TensorFlow's default threads (one per core) or with its share of the cores, on
+the pruning script's MLP, the default MLP and van de Ven and Tolias' 784-1000-1000: seconds a task, and
+whether the two end in the same weights (`--only s`).
 Each time is the best of `--repeats` calls after a first, tracing call; the rows' calls take turns.
 """
 import argparse
+import json
+import os
 import re
 import subprocess
 import sys
@@ -44,7 +49,9 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 import compare  # noqa: E402
 from common import cli, consolidation, data, importance, models, protocols, training  # noqa: E402
 from common.method import Method  # noqa: E402
+from common.provenance import cores  # noqa: E402
 from common.run import device_name, network, resident_mb, run  # noqa: E402
+from common.runner import THREADS  # noqa: E402
 from common.summaries import Summaries  # noqa: E402
 from common.training import Trainer  # noqa: E402
 import keras  # noqa: E402
@@ -321,6 +328,48 @@ def print_small_steps(repeats, subset):
         print(f"| {key} | {ms:.3f} | {ms - bare:+.3f} | {met} |")
 
 
+SHARED_CORES_RUNS = {  # (s): the network: a script on it, and its length (--tiny: one task of 512 images)
+    "MLP 784-64-32": (["anpyc_wi_np.py", "--tasks", "2"], ["--epochs", "4", "--retrain-epochs", "2"],
+                      ["--tasks", "1", "--epochs", "1", "--retrain-epochs", "1"]),
+    "MLP 784-512-256": (["anpyc_wo_np.py", "--tasks", "2"], ["--epochs", "5"], ["--tasks", "1", "--epochs", "1"]),
+    "MLP 784-1000-1000": (["baselines/si.py", "--protocol", "vdv2019-permuted", "--scenario", "domain", "--tasks", "2"],
+                          ["--iters", "600"], ["--tasks", "1", "--iters", "8"]),
+}
+
+
+def shared_core_runs(tiny: bool) -> dict:
+    """(s): per network, for TensorFlow's default threads and for each run's share of the cores
+    (common/runner.py), the mean seconds a task of two runs made at once (seeds 0 and 1), and whether
+    both settings end in the same weights."""
+    default = {name: value for name, value in os.environ.items() if name not in THREADS}
+    settings = {"default": default, "shared": default | dict.fromkeys(THREADS, str(max(1, cores() // 2)))}
+    results = {}
+    for network_name, (argv, length, tiny_length) in SHARED_CORES_RUNS.items():
+        argv = argv + (["--train-subset", "512", *tiny_length] if tiny else length)
+        seconds, weights = {}, {}
+        with tempfile.TemporaryDirectory() as folder:
+            for setting, env in settings.items():
+                runs = [subprocess.Popen([sys.executable, *argv, "--seed", str(seed), "--out", f"{folder}/{setting}{seed}"],
+                                         cwd=compare.ROOT, env=env, stdout=subprocess.DEVNULL) for seed in (0, 1)]
+                if any(run.wait() for run in runs):
+                    raise SystemExit(f"(s): {argv[0]} failed")
+                summaries = [json.loads(Path(f"{folder}/{setting}{seed}/summary.json").read_text()) for seed in (0, 1)]
+                seconds[setting] = float(np.mean([t for summary in summaries for t in summary["task_seconds"]]))
+                with np.load(f"{folder}/{setting}0/checkpoint.npz") as checkpoint:
+                    weights[setting] = {name: checkpoint[name] for name in checkpoint.files if name.startswith("model/")}
+        same = all(np.array_equal(weights["default"][name], weights["shared"][name]) for name in weights["default"])
+        results[network_name] = (seconds["default"], seconds["shared"], same)
+    return results
+
+
+def print_shared_core_runs(tiny: bool):
+    print(f"\n(s) two runs at once on {cores()} cores, seconds a task (mean of both runs' tasks)\n"
+          "| network | one thread per core in each (TensorFlow's default) | each run's share of the cores | "
+          "share / default | same weights |\n|---|---|---|---|---|")
+    for network_name, (default, shared, same) in shared_core_runs(tiny).items():
+        print(f"| {network_name} | {default:.2f} | {shared:.2f} | {shared / default:.2f} | {'yes' if same else 'no'} |")
+
+
 MEMORY_METHODS = ("anpyc_wi_np", "anpyc_wo_np", "ewc", "si", "packnet")
 
 
@@ -368,7 +417,7 @@ def main():
     parser.add_argument("--tiny", action="store_true", help="a few steps of each measurement, no timing value")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--models", default="mlp,cnn")
-    parser.add_argument("--only", choices=("h", "m", "n", "o", "p", "q", "r"), help="run one row alone")
+    parser.add_argument("--only", choices=("h", "m", "n", "o", "p", "q", "r", "s"), help="run one row alone")
     parser.add_argument("--peak-probe", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--iters", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--memory-probe", choices=MEMORY_METHODS, help=argparse.SUPPRESS)
@@ -396,6 +445,8 @@ def main():
         return print_zenke_steps(repeats, subset)
     if args.only == "r":
         return print_small_steps(repeats, subset)
+    if args.only == "s":
+        return print_shared_core_runs(args.tiny)
     tasks = data.make_benchmark("permuted", 2, 0, subset=subset)
     if args.only == "q":
         return print_precision(args.models.split(","), tasks, repeats)
@@ -430,6 +481,7 @@ def main():
     print_mergan_steps(repeats, subset)
     print_zenke_steps(repeats, subset)
     print_small_steps(repeats, subset)
+    print_shared_core_runs(args.tiny)
     print_precision(args.models.split(",")[:1] if args.tiny else args.models.split(","), tasks, repeats,
                     10 if args.tiny else 1000)  # tiny: the MLP (the tests build the CNN in bfloat16 too)
 

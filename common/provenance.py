@@ -4,13 +4,14 @@ One entry per session of the run (its start, then each resume): the git commit, 
 files the run executes differ from that commit, a SHA-256 of the code of those files (every module of
 this repository loaded by then: the script, common/, and whatever they import; their syntax trees, so
 that comments, docstrings and layout do not count), the versions of Python, TensorFlow, Keras and
-numpy, the device, the CPU model and the start time. Two runs with the same source hash ran the same
-code, whatever their commits; a run whose sessions differ in it is a mixture of two codes, and no table pools it
-(common/report.py).
+numpy, the device, the CPU model, the threads TensorFlow gives one op, and the start time. Two runs
+with the same source hash ran the same code, whatever their commits; a run whose sessions differ in it
+is a mixture of two codes, and no table pools it (common/report.py).
 """
 import ast
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -96,6 +97,7 @@ def describe(device: str) -> dict:
         "device": device,
         "cpu": cpu_model(),
         "cpu_kind": (cpu_kinds() or [None])[0],
+        "threads": threads(),
     }
 
 
@@ -122,6 +124,19 @@ def cpu_kinds() -> list[str]:
     fields = cpuinfo()
     vendor = fields.get("vendor_id")
     return [f"{vendor}-{fields.get('cpu family')}-{fields.get('model')}", vendor] if vendor else []
+
+
+def cores() -> int:
+    """The CPU cores this process may run on (its affinity, where the system keeps one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def threads() -> int:
+    """The threads TensorFlow gives one op: TF_NUM_INTRAOP_THREADS (compare.py --jobs N sets it), else its
+    setting, else one per core (its default). The last bits of a large matrix product depend on it
+    (784-1000-1000: docs/speed.md, row (s)), so a run repeats exactly with the same number of threads."""
+    return (int(os.environ.get("TF_NUM_INTRAOP_THREADS") or 0) or tf.config.threading.get_intra_op_parallelism_threads()
+            or cores())
 
 
 def record(folder: Path, device: str, resumed: bool) -> dict:

@@ -11,6 +11,7 @@ def test_benchmark_runs_in_tiny_mode():
     assert result.returncode == 0, result.stderr
     for row in ("(a) keras model.fit", "(e) ANPyC importance", "(f) EWC Fisher", "(g) SI epoch", "| c / a |",
                 "(k) vdv2019-split", "(l) ANPyC epoch", "(h) resident memory", "(n) peak resident memory",
-                "(p) Zenke et al.'s split CIFAR", "(q) mlp", "(r) the pruning script's network"):
+                "(p) Zenke et al.'s split CIFAR", "(q) mlp", "(r) the pruning script's network",
+                "(s) two runs at once"):
         assert row in result.stdout
     assert result.stdout.count("| measurement | seconds |") == 2  # the MLP and the CNN

@@ -26,6 +26,8 @@ def test_compare_runs_resumes_and_plots(tmp_path):
     runs = report.load_runs(tmp_path)
     assert sorted((r["method"], r["seed"]) for r in runs) == [
         ("anpyc_wo_np", 0), ("anpyc_wo_np", 1), ("finetuning", 0), ("finetuning", 1)]
+    share = int(os.environ.get("TF_NUM_INTRAOP_THREADS") or max(1, len(os.sched_getaffinity(0)) // 2))
+    assert {json.loads((r["path"] / "provenance.json").read_text())["sessions"][0]["threads"] for r in runs} == {share}
     table = (tmp_path / "table.md").read_text()
     assert "| anpyc_wo_np |" in table and "| finetuning |" in table and table.count("| 2 |") == 2
     assert "4 already finished, 0 to go" in compare(*argv)  # a second invocation only reports
@@ -39,6 +41,19 @@ def test_compare_runs_resumes_and_plots(tmp_path):
                  "costs.png", "table.csv", "table.md"):
         assert (tmp_path / name).stat().st_size > 0
     assert "vs finetuning: difference [95% CI]" in (tmp_path / "table.md").read_text()
+
+
+def test_runs_that_share_the_cores_share_them_unless_the_environment_says(monkeypatch):
+    from common import runner
+
+    monkeypatch.setattr(runner, "cores", lambda: 8)
+    for name in runner.THREADS:
+        monkeypatch.delenv(name, raising=False)
+    assert runner.shared_cores(1) == {}
+    assert runner.shared_cores(2) == dict.fromkeys(runner.THREADS, "4")
+    assert runner.shared_cores(16) == dict.fromkeys(runner.THREADS, "1")
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert runner.shared_cores(2) == {}
 
 
 @pytest.mark.parametrize("argv,code,message", [
@@ -104,6 +119,8 @@ def test_ray_gives_the_same_folders_and_table_as_processes(tmp_path):
     assert summaries[0] == summaries[1]
     assert json.loads((remote / "config.json").read_text())["out"] == str(remote)
     assert not (remote / "checkpoint.npz").exists()  # a finished run comes back without it
+    threads = int(os.environ.get("TF_NUM_INTRAOP_THREADS", 1))  # a Ray task's one CPU
+    assert json.loads((remote / "provenance.json").read_text())["sessions"][0]["threads"] == threads
     assert (tmp_path / "ray" / "table.md").read_text() == (tmp_path / "processes" / "table.md").read_text()
     failed = tmp_path / "ray" / "anpyc_wo_np" / "seed0"
     assert "anpyc_wo_np seed 0: FAILED (anpyc_wo_np.py: error: the explicit penalty step diverges" in out
