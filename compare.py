@@ -112,7 +112,8 @@ def plan(argv: list[str]) -> tuple[cli.Parser, Campaign]:
                              "LABEL (a variant, such as a control, beside the method itself)")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds")
     parser.add_argument("--jobs", type=int, default=1,
-                        help="runs in parallel, each with its share of the cores (TensorFlow's threads)")
+                        help="runs in parallel; locally each gets cores/N TensorFlow and OpenMP threads (at least 1) "
+                             "unless the environment sets any of them; a Ray task gets one")
     parser.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                         help="run on Ray: alone, a new local Ray instance of --jobs CPUs; with an ADDRESS, that "
                              "cluster (auto: the one `ray start` runs on this machine)")

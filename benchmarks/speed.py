@@ -29,8 +29,9 @@ dropout 0.5) of a bare loop (plain SGD, no dropout), of that loop with our uint8
 too, of fine-tuning, ANPyC and ANPyC with pruning (`--only r`); (s) two runs at once, as `compare.py --jobs 2`
 makes them, each with TensorFlow's default threads (one per core) or with its share of the cores, on
 the pruning script's MLP, the default MLP and van de Ven and Tolias' 784-1000-1000: seconds a task, and
-whether the two end in the same weights (`--only s`).
-Each time is the best of `--repeats` calls after a first, tracing call; the rows' calls take turns.
+whether seed 0 ends in the same weights under both settings (`--only s`).
+Each time is the best of `--repeats` calls after a first, tracing call, and the rows' calls take turns;
+but in (s), one run of each setting, the default first, tracing included.
 """
 import argparse
 import json
@@ -340,7 +341,7 @@ SHARED_CORES_RUNS = {  # (s): the network: a script on it, and its length (--tin
 def shared_core_runs(tiny: bool) -> dict:
     """(s): per network, for TensorFlow's default threads and for each run's share of the cores
     (common/runner.py), the mean seconds a task of two runs made at once (seeds 0 and 1), and whether
-    both settings end in the same weights."""
+    seed 0's model weights end the same under both settings."""
     default = {name: value for name, value in os.environ.items() if name not in THREADS}
     settings = {"default": default, "shared": default | dict.fromkeys(THREADS, str(max(1, cores() // 2)))}
     results = {}

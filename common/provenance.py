@@ -132,10 +132,10 @@ def cores() -> int:
 
 
 def threads() -> int:
-    """The threads TensorFlow gives one op: TF_NUM_INTRAOP_THREADS (compare.py --jobs N sets it), else its
-    setting, else one per core (its default). The last bits of a large matrix product depend on it
-    (784-1000-1000: docs/speed.md, row (s)), so a run repeats exactly with the same number of threads."""
-    return (int(os.environ.get("TF_NUM_INTRAOP_THREADS") or 0) or tf.config.threading.get_intra_op_parallelism_threads()
+    """The threads TensorFlow gives one op: its setting, else TF_NUM_INTRAOP_THREADS (compare.py --jobs N
+    sets it), else one per core (its default). A run on 784-1000-1000 ends in other weights with one
+    thread than with two (docs/speed.md, row (s); which op, not traced)."""
+    return (tf.config.threading.get_intra_op_parallelism_threads() or int(os.environ.get("TF_NUM_INTRAOP_THREADS") or 0)
             or cores())
 
 

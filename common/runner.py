@@ -28,9 +28,9 @@ def start_argv(argv: list, seed: int, folder: Path) -> list:
 
 def shared_cores(jobs: int) -> dict[str, str]:
     """What the environment of each of `jobs` runs that share this machine's cores adds: TensorFlow's and
-    OpenMP's threads, each run's share of the cores; nothing for one run, or where the environment already
-    sets them. Two runs on two cores took 8 to 19% less time a task so than with TensorFlow's default,
-    one thread per core in every run (docs/speed.md, row (s))."""
+    OpenMP's threads, each run's share of the cores (rounded down, at least one); nothing for one run, or
+    where the environment sets any of them. Two runs on two cores took 8 to 19% less time a task than
+    with TensorFlow's default, one thread per core in every run (docs/speed.md, row (s))."""
     if jobs <= 1 or any(name in os.environ for name in THREADS):
         return {}
     return dict.fromkeys(THREADS, str(max(1, cores() // jobs)))
@@ -71,9 +71,10 @@ def on_worker(script: str, seed: int, argv: list, files: dict) -> tuple[int, boo
 
 
 class RayRunner:
-    """Runs jobs as Ray tasks of one CPU (and `gpus`, a share of a GPU) each, TensorFlow's threads set to
-    that one CPU: on a new local Ray instance of `cpus` CPUs, or on the cluster at `address` ("auto": the
-    one `ray start` runs on this machine)."""
+    """Runs jobs as Ray tasks of one CPU (and `gpus`, a share of a GPU) each, with TensorFlow's and
+    OpenMP's threads at one, that CPU (each variable the driver's environment does not set): on a new
+    local Ray instance of `cpus` CPUs, or on the cluster at `address` ("auto": the one `ray start` runs on
+    this machine)."""
 
     def __init__(self, address: str | None, cpus: int, root: Path, gpus: float = 0.0):
         import ray
