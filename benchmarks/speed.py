@@ -28,8 +28,9 @@ and the CNN (`--only q`); (r) the time per step on the pruning script's network 
 dropout 0.5) of a bare loop (plain SGD, no dropout), of that loop with our uint8 images and then our dropout
 too, of fine-tuning, ANPyC and ANPyC with pruning (`--only r`); (s) two runs at once, as `compare.py --jobs 2`
 makes them, each with TensorFlow's default threads (one per core) or with its share of the cores, on
-the pruning script's MLP, the default MLP and van de Ven and Tolias' 784-1000-1000: seconds a task, and
-whether seed 0 ends in the same weights under both settings (`--only s`).
+the pruning script's MLP, the default MLP and van de Ven and Tolias' 784-1000-1000: seconds a task, the
+kernel's share of the CPU time, and how far seed 0's accuracy and weights move between the settings
+(`--only s`).
 Each time is the best of `--repeats` calls after a first, tracing call, and the rows' calls take turns;
 but in (s), one run of each setting, the default first, tracing included.
 """
@@ -339,36 +340,46 @@ SHARED_CORES_RUNS = {  # (s): the network: a script on it, and its length (--tin
 
 
 def shared_core_runs(tiny: bool) -> dict:
-    """(s): per network, for TensorFlow's default threads and for each run's share of the cores
-    (common/runner.py), the mean seconds a task of two runs made at once (seeds 0 and 1), and whether
-    seed 0's model weights end the same under both settings."""
+    """(s): per network and setting (TensorFlow's default threads, or each run's share of the cores:
+    common/runner.py), two runs made at once (seeds 0 and 1): the mean seconds a task, the share of their
+    CPU time spent in the kernel (where threads that wait on one another spin and switch), and seed 0's
+    final average accuracy and model weights, which the other setting's are compared with."""
     default = {name: value for name, value in os.environ.items() if name not in THREADS}
     settings = {"default": default, "shared": default | dict.fromkeys(THREADS, str(max(1, cores() // 2)))}
     results = {}
     for network_name, (argv, length, tiny_length) in SHARED_CORES_RUNS.items():
         argv = argv + (["--train-subset", "512", *tiny_length] if tiny else length)
-        seconds, weights = {}, {}
+        measured = {}
         with tempfile.TemporaryDirectory() as folder:
             for setting, env in settings.items():
                 runs = [subprocess.Popen([sys.executable, *argv, "--seed", str(seed), "--out", f"{folder}/{setting}{seed}"],
                                          cwd=compare.ROOT, env=env, stdout=subprocess.DEVNULL) for seed in (0, 1)]
-                if any(run.wait() for run in runs):
+                usages = [os.wait4(run.pid, 0) for run in runs]  # (pid, status, resource usage)
+                if any(status for _, status, _ in usages):
                     raise SystemExit(f"(s): {argv[0]} failed")
+                kernel = sum(usage.ru_stime for *_, usage in usages) / sum(u.ru_stime + u.ru_utime for *_, u in usages)
                 summaries = [json.loads(Path(f"{folder}/{setting}{seed}/summary.json").read_text()) for seed in (0, 1)]
-                seconds[setting] = float(np.mean([t for summary in summaries for t in summary["task_seconds"]]))
                 with np.load(f"{folder}/{setting}0/checkpoint.npz") as checkpoint:
-                    weights[setting] = {name: checkpoint[name] for name in checkpoint.files if name.startswith("model/")}
-        same = all(np.array_equal(weights["default"][name], weights["shared"][name]) for name in weights["default"])
-        results[network_name] = (seconds["default"], seconds["shared"], same)
+                    weights = {name: checkpoint[name] for name in checkpoint.files if name.startswith("model/")}
+                measured[setting] = {"seconds": float(np.mean([t for summary in summaries for t in summary["task_seconds"]])),
+                                     "kernel": kernel, "accuracy": summaries[0]["final_avg_accuracy"], "weights": weights}
+        default_run, shared_run = measured["default"], measured["shared"]
+        difference = max(float(np.max(np.abs(default_run["weights"][name] - shared_run["weights"][name])))
+                         for name in default_run["weights"])
+        results[network_name] = (default_run, shared_run, difference)
     return results
 
 
 def print_shared_core_runs(tiny: bool):
-    print(f"\n(s) two runs at once on {cores()} cores, seconds a task (mean of both runs' tasks)\n"
-          "| network | one thread per core in each (TensorFlow's default) | each run's share of the cores | "
-          "share / default | same weights |\n|---|---|---|---|---|")
-    for network_name, (default, shared, same) in shared_core_runs(tiny).items():
-        print(f"| {network_name} | {default:.2f} | {shared:.2f} | {shared / default:.2f} | {'yes' if same else 'no'} |")
+    print(f"\n(s) two runs at once on {cores()} cores: seconds a task (mean of both runs' tasks), the kernel's share "
+          "of their CPU time, and seed 0's final average accuracy and weights, with TensorFlow's default (one thread "
+          "per core in each run) and with each run's share of the cores\n"
+          "| network | seconds, default | seconds, share | share / default | kernel, default | kernel, share | "
+          "seed 0's accuracy (%), default / share | seed 0's largest weight difference |\n|---|---|---|---|---|---|---|---|")
+    for network_name, (default, shared, difference) in shared_core_runs(tiny).items():
+        print(f"| {network_name} | {default['seconds']:.2f} | {shared['seconds']:.2f} | "
+              f"{shared['seconds'] / default['seconds']:.2f} | {default['kernel']:.0%} | {shared['kernel']:.0%} | "
+              f"{default['accuracy']:.2f} / {shared['accuracy']:.2f} | {difference:.1e} |")
 
 
 MEMORY_METHODS = ("anpyc_wi_np", "anpyc_wo_np", "ewc", "si", "packnet")

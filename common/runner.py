@@ -29,7 +29,7 @@ def start_argv(argv: list, seed: int, folder: Path) -> list:
 def shared_cores(jobs: int) -> dict[str, str]:
     """What the environment of each of `jobs` runs that share this machine's cores adds: TensorFlow's and
     OpenMP's threads, each run's share of the cores (rounded down, at least one); nothing for one run, or
-    where the environment sets any of them. Two runs on two cores took 8 to 19% less time a task than
+    where the environment sets any of them. Two runs on two cores took 8 to 21% less time a task than
     with TensorFlow's default, one thread per core in every run (docs/speed.md, row (s))."""
     if jobs <= 1 or any(name in os.environ for name in THREADS):
         return {}
