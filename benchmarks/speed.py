@@ -53,7 +53,7 @@ from common import cli, consolidation, data, importance, models, protocols, trai
 from common.method import Method  # noqa: E402
 from common.provenance import cores  # noqa: E402
 from common.run import device_name, network, resident_mb, run  # noqa: E402
-from common.runner import THREADS  # noqa: E402
+from common.runner import THREADS, threads_each  # noqa: E402
 from common.summaries import Summaries  # noqa: E402
 from common.training import Trainer  # noqa: E402
 import keras  # noqa: E402
@@ -345,7 +345,7 @@ def shared_core_runs(tiny: bool) -> dict:
     CPU time spent in the kernel (where threads that wait on one another spin and switch), and seed 0's
     final average accuracy and model weights, which the other setting's are compared with."""
     default = {name: value for name, value in os.environ.items() if name not in THREADS}
-    settings = {"default": default, "shared": default | dict.fromkeys(THREADS, str(max(1, cores() // 2)))}
+    settings = {"default": default, "shared": default | dict.fromkeys(THREADS, str(threads_each(2)))}
     results = {}
     for network_name, (argv, length, tiny_length) in list(SHARED_CORES_RUNS.items())[:1 if tiny else None]:
         argv = argv + (["--train-subset", "512", *tiny_length] if tiny else length)

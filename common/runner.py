@@ -26,6 +26,11 @@ def start_argv(argv: list, seed: int, folder: Path) -> list:
     return [*argv, "--seed", str(seed), "--out", str(folder), "--overwrite"]
 
 
+def threads_each(jobs: int) -> int:
+    """Each of `jobs` runs' share of this machine's cores: rounded down, at least one."""
+    return max(1, cores() // jobs)
+
+
 def shared_cores(jobs: int) -> dict[str, str]:
     """What the environment of each of `jobs` runs that share this machine's cores adds: TensorFlow's and
     OpenMP's threads, each run's share of the cores (rounded down, at least one); nothing for one run, or
@@ -33,7 +38,7 @@ def shared_cores(jobs: int) -> dict[str, str]:
     with TensorFlow's default, one thread per core in every run (docs/speed.md, row (s))."""
     if jobs <= 1 or any(name in os.environ for name in THREADS):
         return {}
-    return dict.fromkeys(THREADS, str(max(1, cores() // jobs)))
+    return dict.fromkeys(THREADS, str(threads_each(jobs)))
 
 
 def run_script(script: str, folder: Path, seed: int, argv: list, cwd, env: dict | None = None) -> tuple[int, bool]:
