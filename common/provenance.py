@@ -96,7 +96,7 @@ def describe(device: str) -> dict:
         "numpy": np.__version__,
         "device": device,
         "cpu": cpu_model(),
-        "cpu_kind": (cpu_kinds() or [None])[0],
+        "cpu_kind": cpu_kind(),
         "threads": threads(),
     }
 
@@ -117,13 +117,13 @@ def cpu_model() -> str | None:
     return cpuinfo().get("model name") or platform.processor() or None
 
 
-def cpu_kinds() -> list[str]:
-    """This CPU's kind, most specific first: vendor, family and model (/proc/cpuinfo's vendor_id, cpu
-    family and model: AuthenticAMD-25-17 is a Zen 4 EPYC, whose AVX-512 kernels round otherwise than an
-    earlier AMD machine's), then the vendor alone. Empty where unknown."""
+def cpu_kind() -> str | None:
+    """This CPU's kind: vendor, family and model (/proc/cpuinfo's vendor_id, cpu family and model;
+    AuthenticAMD-25-17 is a Zen 4 EPYC), or None where unknown. Not the vendor alone: two AMD machines
+    print other digits on some drift guards (results/guard/README.md)."""
     fields = cpuinfo()
     vendor = fields.get("vendor_id")
-    return [f"{vendor}-{fields.get('cpu family')}-{fields.get('model')}", vendor] if vendor else []
+    return f"{vendor}-{fields.get('cpu family')}-{fields.get('model')}" if vendor else None
 
 
 def cores() -> int:
