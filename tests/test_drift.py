@@ -149,6 +149,6 @@ def test_a_committed_run_is_made_again_to_the_printed_precision(name, tmp_path):
 
 @pytest.mark.parametrize("name", GUARDS)
 def test_each_guard_was_made_by_the_commit_of_its_campaigns(name):
-    paths = list((ROOT / "results" / "guard" / name).rglob("provenance.json"))  # every vendor's run
+    paths = list((ROOT / "results" / "guard" / name).rglob("provenance.json"))  # every kind of CPU's run
     commits = {session["commit"][:7] for path in paths for session in json.loads(path.read_text())["sessions"]}
     assert paths and commits == {MADE_AT[name]}
