@@ -66,6 +66,8 @@ GUARDS = {  # folder under results/guard: the command that made it
     "sgd_frozen": ["baselines/sgd_frozen.py", *BASE, "--init", "authors", "--lr", "0.1", "--dropout", "0.5",
                    "--iters", "40"],
     "anpyc_wo_np-adam-iters": ["anpyc_wo_np.py", *ADAM, "--benchmark", "split", "--iters", "40", "--lamb", "100"],
+    "anpyc_wi_np-fashion-authors": ["anpyc_wi_np.py", *AUTHORS, "--lr-decay-first", "0.99", "--dataset", "fashion_mnist",
+                                    "--validation", "100", "--retrain-epochs", "1", "--lamb", "10"],
     "anpyc_wi_np-no-pruning": ["anpyc_wi_np.py", *AUTHORS, "--lr-decay-first", "0.99", "--prune-percent", "0",
                                "--extra-epochs", "2,1,0", "--lamb", "100"],
     "si-domain-extra-epochs": ["baselines/si.py", *ADAM, "--iters", "40", "--scenario", "domain",
@@ -121,6 +123,7 @@ MADE_AT = {  # guard: the commit that made it, that of the campaigns whose path 
     "generative_replay-full": "85be33d",  # gan's generative_replay-full
     **dict.fromkeys(["importance-distribution-ours", "importance-distribution-authors"], "327b012"),
     "anpyc_wi_np-fashion": "441071d",  # fashion-hsu2018-split-*
+    "anpyc_wi_np-fashion-authors": "9632fa6",  # fashion-authors-pruning
 }
 
 
