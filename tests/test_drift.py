@@ -9,7 +9,7 @@ class scenario, the VAE), SI (the CNN, the VAE), MAS (both variants, Aljundi's o
 scenario), LwF (split and permuted tasks, the class scenario), joint (the MLP, the CNN), PackNet (its `share`
 and a numeric --prune-fraction), replay (in the three scenarios), SGD-frozen (with --dropout-layers), the VAE,
 the GAN and generative replay; the MLP and the CNN; the three scenarios; SGD with the authors' init and decay
-schedule, and Adam (with a constant learning rate too). MADE_AT gives
+schedule, and Adam (with a constant learning rate too); bfloat16 (ANPyC with pruning and SI). MADE_AT gives
 the commit that made each (checked against its provenance.json); from `mas-authors` on, that is the
 commit of the campaigns whose path the guard takes.
 
@@ -106,6 +106,9 @@ GUARDS = {  # folder under results/guard: the command that made it
     "importance-distribution-authors": ["cal_importance_distribution.py", *IMPORTANCE, "--variant", "authors"],
     "anpyc_wi_np-fashion": ["anpyc_wi_np.py", *ADAM_CONSTANT, "--benchmark", "split", "--dataset", "fashion_mnist",
                             "--retrain-epochs", "1"],
+    "anpyc_wi_np-bfloat16": ["anpyc_wi_np.py", *ADAM_CONSTANT, "--benchmark", "split", "--retrain-epochs", "1",
+                             "--lamb", "100", "--precision", "bfloat16"],
+    "si-bfloat16": ["baselines/si.py", *ADAM_CONSTANT, "--benchmark", "split", "--c", "1", "--precision", "bfloat16"],
 }
 MADE_AT = {  # guard: the commit that made it, that of the campaigns whose path it takes
     **dict.fromkeys(["anpyc_wi_np", "ewc", "si", "joint", "vae"], "4c2d818"),
@@ -123,7 +126,8 @@ MADE_AT = {  # guard: the commit that made it, that of the campaigns whose path 
     "generative_replay-full": "85be33d",  # gan's generative_replay-full
     **dict.fromkeys(["importance-distribution-ours", "importance-distribution-authors"], "327b012"),
     "anpyc_wi_np-fashion": "441071d",  # fashion-hsu2018-split-*
-    "anpyc_wi_np-fashion-authors": "9632fa6",  # fashion-authors-pruning
+    **dict.fromkeys(["anpyc_wi_np-fashion-authors", "anpyc_wi_np-bfloat16", "si-bfloat16"],
+                    "9632fa6"),  # fashion-authors-pruning, precision-hsu2018-split-task
 }
 
 
