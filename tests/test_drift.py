@@ -9,9 +9,9 @@ class scenario, the VAE), SI (the CNN, the VAE), MAS (both variants, Aljundi's o
 scenario), LwF (split and permuted tasks, the class scenario), joint (the MLP, the CNN), PackNet (its `share`
 and a numeric --prune-fraction), replay (in the three scenarios), SGD-frozen (with --dropout-layers), the VAE,
 the GAN and generative replay; the MLP and the CNN; the three scenarios; SGD with the authors' init and decay
-schedule, and Adam (with a constant learning rate too); bfloat16 (ANPyC with pruning and SI). MADE_AT gives
-the commit that made each (checked against its provenance.json); from `mas-authors` on, that is the
-commit of the campaigns whose path the guard takes.
+schedule, and Adam (with a constant learning rate too); bfloat16 (each of precision-hsu2018-split-task's nine
+methods). MADE_AT gives the commit that made each (checked against its provenance.json); from `mas-authors`
+on, that is the commit of the campaigns whose path the guard takes.
 
 EWC, SI and joint on the GAN, generative replay's full batches and both variants of the importance
 distributions (cal_importance_distribution.py, whose printed numbers are its stats.md) are guarded too, each
@@ -19,7 +19,7 @@ made at its campaign's commit, and so is split Fashion-MNIST (`anpyc_wi_np-fashi
 `si` and `joint` at 4c2d818 (authors-main and authors-pruning at 89d9b7a).
 """
 import json
-import subprocess
+import runpy
 import sys
 from pathlib import Path
 
@@ -37,6 +37,7 @@ AUTHORS = [*BASE, "--epochs", "4", "--init", "authors", "--lr", "0.1", "--dropou
 # hsu2018-split-*, vdv2019-*: Adam, Keras' init, no dropout
 ADAM = [*BASE, "--init", "glorot", "--optimizer", "adam", "--lr", "0.001", "--dropout", "0"]
 ADAM_CONSTANT = [*ADAM, "--lr-decay", "1", "--epochs", "2"]  # as hsu2018-* run it: no decay
+SPLIT_BFLOAT16 = [*ADAM_CONSTANT, "--benchmark", "split", "--precision", "bfloat16"]  # precision-hsu2018-split-task
 VAE = ["--protocol", "vae", "--tasks", "2", "--train-subset", "300", "--epochs", "1", "--hidden", "32", "--latent", "4",
        "--validation", "100"]
 GAN = ["--protocol", "gan", "--tasks", "2", "--epochs", "2", "--train-subset", "300", "--hidden", "16,32", "--latent", "4",
@@ -106,9 +107,15 @@ GUARDS = {  # folder under results/guard: the command that made it
     "importance-distribution-authors": ["cal_importance_distribution.py", *IMPORTANCE, "--variant", "authors"],
     "anpyc_wi_np-fashion": ["anpyc_wi_np.py", *ADAM_CONSTANT, "--benchmark", "split", "--dataset", "fashion_mnist",
                             "--retrain-epochs", "1"],
-    "anpyc_wi_np-bfloat16": ["anpyc_wi_np.py", *ADAM_CONSTANT, "--benchmark", "split", "--retrain-epochs", "1",
-                             "--lamb", "100", "--precision", "bfloat16"],
-    "si-bfloat16": ["baselines/si.py", *ADAM_CONSTANT, "--benchmark", "split", "--c", "1", "--precision", "bfloat16"],
+    "anpyc_wi_np-bfloat16": ["anpyc_wi_np.py", *SPLIT_BFLOAT16, "--retrain-epochs", "1", "--lamb", "100"],
+    "si-bfloat16": ["baselines/si.py", *SPLIT_BFLOAT16, "--c", "1"],
+    "anpyc_wo_np-bfloat16": ["anpyc_wo_np.py", *SPLIT_BFLOAT16, "--lamb", "100"],
+    "finetuning-bfloat16": ["baselines/finetuning.py", *SPLIT_BFLOAT16],
+    "ewc-bfloat16": ["baselines/ewc.py", *SPLIT_BFLOAT16, "--lamb", "100"],
+    "mas-bfloat16": ["baselines/mas.py", *SPLIT_BFLOAT16, "--variant", "aljundi", "--lamb", "0.01"],
+    "lwf-bfloat16": ["baselines/lwf.py", *SPLIT_BFLOAT16, "--lamb", "1"],
+    "joint-bfloat16": ["baselines/joint.py", *SPLIT_BFLOAT16],
+    "replay-bfloat16": ["baselines/replay.py", *SPLIT_BFLOAT16, "--memory", "200"],
 }
 MADE_AT = {  # guard: the commit that made it, that of the campaigns whose path it takes
     **dict.fromkeys(["anpyc_wi_np", "ewc", "si", "joint", "vae"], "4c2d818"),
@@ -126,7 +133,7 @@ MADE_AT = {  # guard: the commit that made it, that of the campaigns whose path 
     "generative_replay-full": "85be33d",  # gan's generative_replay-full
     **dict.fromkeys(["importance-distribution-ours", "importance-distribution-authors"], "327b012"),
     "anpyc_wi_np-fashion": "441071d",  # fashion-hsu2018-split-*
-    **dict.fromkeys(["anpyc_wi_np-fashion-authors", "anpyc_wi_np-bfloat16", "si-bfloat16"],
+    **dict.fromkeys(["anpyc_wi_np-fashion-authors", *(name for name in GUARDS if name.endswith("-bfloat16"))],
                     "9632fa6"),  # fashion-authors-pruning, precision-hsu2018-split-task
 }
 
@@ -135,8 +142,18 @@ def printed(folder: Path) -> list[str]:
     return sorted(path.name for pattern in PRINTED for path in folder.glob(pattern))
 
 
+def made_again(command: list[str], out: Path, monkeypatch):
+    """Run `python <command> --out <out>` from the repository's root, in this test process: the script
+    runs as `__main__`, as from the shell, and TensorFlow's import (about 6 s of a core, more than most
+    guards' own run) is paid once per test process instead of once per guard. The run seeds everything
+    it draws from (common/run.py), so what it prints does not depend on what ran before it here."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(sys, "argv", [*command, "--out", str(out)])
+    runpy.run_path(str(ROOT / command[0]), run_name="__main__")
+
+
 @pytest.mark.parametrize("name", GUARDS)
-def test_a_committed_run_is_made_again_to_the_printed_precision(name, tmp_path):
+def test_a_committed_run_is_made_again_to_the_printed_precision(name, tmp_path, monkeypatch):
     """A guard whose numbers depend on the CPU's rounding (the GAN's Fréchet distance moves by up to 1.5
     between two machines, at the same commit) keeps them per kind of CPU in subfolders, each made
     by the commit its campaign ran at; one that keeps only other CPUs' runs has nothing to compare with
@@ -147,7 +164,7 @@ def test_a_committed_run_is_made_again_to_the_printed_precision(name, tmp_path):
     elif not printed(committed):
         made_on = ", ".join(p.name for p in committed.iterdir() if p.is_dir())
         pytest.skip(f"{name} holds runs made on {made_on} only, not on this CPU ({kind})")
-    subprocess.run([sys.executable, *GUARDS[name], "--out", str(tmp_path)], cwd=ROOT, check=True, capture_output=True)
+    made_again(GUARDS[name], tmp_path, monkeypatch)
     files = printed(committed)
     assert files and files == printed(tmp_path)
     for file in files:
