@@ -144,9 +144,12 @@ def printed(folder: Path) -> list[str]:
 
 def made_again(command: list[str], out: Path, monkeypatch):
     """Run `python <command> --out <out>` from the repository's root, in this test process: the script
-    runs as `__main__`, as from the shell, and TensorFlow's import (about 6 s of a core, more than most
-    guards' own run) is paid once per test process instead of once per guard. The run seeds everything
-    it draws from (common/run.py), so what it prints does not depend on what ran before it here."""
+    runs as `__main__`, as from the shell, and TensorFlow's import (about 6 s of CPU time on a Zen 3,
+    `time python -c "import tensorflow"`) is paid once per test process instead of once per guard. Each
+    run seeds what it draws from (common/run.py; cal_importance_distribution.py per seed), and the one
+    process-wide switch a run can set, op determinism, is set by no guard and only by runs that the
+    tests make in a subprocess. Every guard printed its committed bytes this way after test_methods and
+    test_flags in one process, in reverse order alone, and in the whole suite."""
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(sys, "argv", [*command, "--out", str(out)])
     runpy.run_path(str(ROOT / command[0]), run_name="__main__")
