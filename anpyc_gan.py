@@ -23,7 +23,7 @@ MNIST judges to show the digit they were conditioned on; fid.csv the Fréchet di
 samples and the task's real test images in that classifier's features (lower is better); samples.png
 samples of every task after each task.
 """
-import anpyc_wi_np  # imports common/ first, which imports TensorFlow quietly
+import anpyc_wi_np  # imports common/ first, which makes TensorFlow's import quiet
 from anpyc_wi_np import PrunedANPyC
 from common import cli, protocols
 

@@ -16,7 +16,7 @@ Results: accuracy.csv holds the share of 1,000 samples of each task that a class
 MNIST judges to show the task's digit; nll.csv the test negative ELBO in nats of each task's test
 images (lower is better); samples.png samples of every task after each task.
 """
-import anpyc_wi_np  # imports common/ first, which imports TensorFlow quietly
+import anpyc_wi_np  # imports common/ first, which makes TensorFlow's import quiet
 from anpyc_wi_np import PrunedANPyC
 from common import cli, protocols
 

@@ -8,7 +8,7 @@ Free parameters are all of them on the first task, and on later tasks those that
 final mask pruned: what an earlier task kept is never pruned. Then p <- int(0.8 p), and the next
 task may train every parameter again, the pruned ones starting from zero with no importance.
 """
-import anpyc_wo_np  # imports common/ first, which imports TensorFlow quietly
+import anpyc_wo_np  # imports common/ first, which makes TensorFlow's import quiet
 from anpyc_wo_np import ANPyC
 from common import cli, protocols
 from common.method import by_variable

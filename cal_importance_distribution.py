@@ -22,7 +22,7 @@ from functools import partial
 from pathlib import Path
 
 from common import cli, data, distribution, models, provenance, report
-from common.errors import UserError
+from common.errors import Parser, UserError
 from common.importance import anpyc_batch, fisher_batch, mas_batch, mas_softmax_batch
 from common.method import Method
 from common.pruning import Masks, prune_mask
@@ -221,7 +221,7 @@ def main(config, log=print):
 if __name__ == "__main__":
     settings = cli.parse(HPARAMS, FLAGS, __doc__)
     if settings.variant == "authors" and settings.lr_decay != HPARAMS["lr_decay"]:
-        cli.Parser(prog=settings.script).error("--lr-decay has no effect here: --variant authors decays the lr by "
+        Parser(prog=settings.script).error("--lr-decay has no effect here: --variant authors decays the lr by "
                                                "0.9 every 10 epochs; drop --lr-decay")
     try:
         main(settings)

@@ -32,7 +32,7 @@ from functools import partial
 from pathlib import Path
 
 from common import cli, figures, report
-from common.errors import UserError
+from common.errors import Parser, UserError
 from common.results import RESULTS, write_json
 from common.runner import RayRunner, run_script, shared_cores, start_argv
 
@@ -101,11 +101,11 @@ class Campaign:
     contrasts: str  # the planned comparisons (report.contrast_family)
 
 
-def plan(argv: list[str]) -> tuple[cli.Parser, Campaign]:
+def plan(argv: list[str]) -> tuple[Parser, Campaign]:
     """compare.py's command line `argv` read into its campaign (and the parser, for later errors); bad
     flags, swept values included, stop here with one line."""
     split = argv.index("--") if "--" in argv else len(argv)
-    parser = cli.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=RESULTS / "compare", help="the comparison's folder")
     parser.add_argument("--methods", default="all",
                         help=f"comma-separated, from: {', '.join(METHODS)}; LABEL=METHOD runs METHOD under the name "

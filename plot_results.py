@@ -14,12 +14,12 @@ value with the best validation score, as compare.py chose it (sweep.md lists eve
 import argparse
 from pathlib import Path
 
-from common import cli, figures, report
-from common.errors import UserError
+from common import figures, report
+from common.errors import Parser, UserError
 
 
 def main(argv=None):
-    parser = cli.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="+", type=Path, help="folders of finished runs")
     parser.add_argument("--reference", default="finetuning",
                         help="the method every other is compared with, paired by seed (if it ran)")

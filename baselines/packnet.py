@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # so that `python 
 
 import contextlib  # noqa: E402
 
-from common import cli, protocols  # noqa: E402  (first: common/ imports TensorFlow quietly)
+from common import cli, protocols  # noqa: E402  (first: common/ makes TensorFlow's import quiet)
 from common.errors import UserError  # noqa: E402
 from common.method import Method, by_variable  # noqa: E402
 from common.pruning import Masks, prune_mask  # noqa: E402

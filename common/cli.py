@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from common import data, models, protocols
-from common.errors import UserError
+from common.errors import Parser, UserError
 
 
 @dataclass
@@ -144,17 +144,6 @@ CORE = {
     "out": Flag(str, "results folder (default: a new folder under results/)"),
     "label": Flag(str, "the method's name in tables (default: the script's), for a variant such as a control"),
 }
-
-
-class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line: `prog: error: message`. Flags are spelled out in
-    full (no abbreviations), so that what a command line sets is plain to read and to check."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, allow_abbrev=False, **kwargs)
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def parse(hparams: dict, flags: dict, description: str, argv=None) -> argparse.Namespace:

@@ -18,9 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from common.results import write_json
 
@@ -81,6 +79,9 @@ def git(*args) -> str | None:
 
 def describe(device: str) -> dict:
     """This session's entry."""
+    import keras  # here, not at the top: the table tools read provenance without starting TensorFlow
+    import tensorflow as tf
+
     files = source_files()
     relative = [str(path.relative_to(ROOT)) for path in files]
     changed = git("status", "--porcelain", "--", *relative)
@@ -135,6 +136,8 @@ def threads() -> int:
     """The threads TensorFlow gives one op: its setting, else TF_NUM_INTRAOP_THREADS (compare.py --jobs N
     sets it), else one per core (its default). A run on 784-1000-1000 ends in other weights with one
     thread than with two (docs/speed.md, row (s); which op, not traced)."""
+    import tensorflow as tf  # as in describe
+
     return (tf.config.threading.get_intra_op_parallelism_threads() or int(os.environ.get("TF_NUM_INTRAOP_THREADS") or 0)
             or cores())
 
