@@ -38,7 +38,8 @@ Their offline joint training (JT, joint.py: 40,000 generator steps on all ten di
 batch's digits drawn at random) is `baselines/finetuning.py --protocol mergan --benchmark all --iters
 40000`: one task of every digit (common/data.py).
 Judged after each task (accuracy.csv, Wu et al.'s metric, mergan.py:200-229): 6,400 samples of each
-digit learned, drawn in single-digit batches of 64, and the share that a classifier of real MNIST,
+digit learned, drawn in single-digit batches of 64 (their joint training's 1,000 of each digit in
+batches of 100 that mix the ten, joint.py's test), and the share that a classifier of real MNIST,
 their judge's network (pretrain/mnist_test.py:31-47, an MLP 1024-1024-512-256-128-10 on the padded
 images), takes for the digit they were conditioned on. Their judge's training is not released; ours
 trains on the 60,000 training images, and summary.json gives its test accuracy. With --validation,
@@ -64,8 +65,9 @@ SIDE = HEIGHT + 2 * BORDER
 LATENT = 128  # gan32_model.py:118
 CRITIC_STEPS = 5  # mergan.py:101
 LEARNING_RATE, BETA_1, BETA_2 = 1e-4, 0.0, 0.9  # mergan.py:103-106, 329-338, both networks
-SAMPLE_BATCH = 64  # the judge sees samples in single-digit batches of 64 ...
-JUDGED_SAMPLES = 64 * 100  # ... 100 of them per digit (mergan.py:216-224)
+SAMPLE_BATCH = 64  # the judge sees a one-digit task's samples in batches of 64 of its digit ...
+JUDGED_BATCHES = 100  # ... 100 of them (mergan.py:216-224); a task of several digits, 100 batches ...
+MIXED_REPEATS = 10  # ... that hold each of its digits 10 times in turn (joint.py's test: labels [0..9] * 10)
 JUDGE_WIDTHS = (1024, 512, 256, 128)  # pretrain/mnist_test.py:31-47: 1024 -> these -> 10
 JUDGE_EPOCHS = 5  # ours: their judge's training is not released
 VALIDATION_STREAM = 1000  # the codes of the validation samples (the judged ones are stream 0, the grid's 1-6)
@@ -261,32 +263,37 @@ class MeRGAN(TaskNetwork):
         """I = the entropy of the critic's classifier for generated images of the task's digits, summed."""
         return softmax_entropy(self.discriminate(self.forward(x, task))[1])
 
-    def samples(self, digit: int, n: int, stream: int = 0):
-        """n images of `digit` (flat, [0, 1]) in single-digit batches of 64, the codes fixed by (seed,
-        digit), the same after every task, so that a change in what they give shows the generator's."""
+    def judged_samples(self, task: int, stream: int = 0):
+        """(images, their digits) that judge task `task`. The batch norms normalise by the batch, so the
+        batches hold the digits as the task trained on them: a one-digit task's are batches of 64 of its
+        digit (mergan.py:216-224), a task of several digits (their joint training, whose batches mix the
+        digits) has batches that hold each digit 10 times in turn (joint.py's test). The codes are fixed
+        by (seed, stream, task, batch), the same after every task, so that a change in what they give
+        shows the generator's."""
+        digits = self.digits[task]
+        labels = np.full(SAMPLE_BATCH, digits[0]) if len(digits) == 1 else np.tile(digits, MIXED_REPEATS)
         key = seeds.key(self.seed, "gan_samples")
-        batches = [self.generate(tf.random.stateless_normal([min(SAMPLE_BATCH, n - start), LATENT],
-                                                            seed=[key, 1000 * (stream * 10 + digit) + start // SAMPLE_BATCH]),
-                                 tf.fill([min(SAMPLE_BATCH, n - start)], digit))
-                   for start in range(0, n, SAMPLE_BATCH)]
-        return tf.concat(batches, axis=0)
+        codes = [tf.random.stateless_normal([len(labels), LATENT], seed=[key, 1000 * (stream * 10 + digits[0]) + b])
+                 for b in range(JUDGED_BATCHES)]
+        images = [self.generate(z, tf.constant(labels, tf.int32)) for z in codes]
+        return tf.concat(images, axis=0), np.tile(labels, JUDGED_BATCHES)
 
     def evaluate(self, trainer, learned: int, validation: bool) -> dict:
         """After `learned` tasks, for each task learned: the share of its samples that the judge takes
-        for the digit they were conditioned on; with `validation`, also of samples from other codes
-        (validation_accuracy, what a sweep chooses on; a generator has no held-out images under this
-        measure, so the choice is still made on the generator that the seed's table row reports)."""
+        for the digit they were conditioned on, averaged over the task's digits; with `validation`, also
+        of samples from other codes (validation_accuracy, what a sweep chooses on; a generator has no
+        held-out images under this measure, so the choice is still made on the generator that the seed's
+        table row reports). samples.png shows the first judged samples of each task."""
         judge = mergan_judge(self.dataset, self.data_dir)
         rows = {"accuracy": []} | ({"validation_accuracy": []} if validation else {})
         for j in range(learned):
             for name, stream in (("accuracy", 0), ("validation_accuracy", VALIDATION_STREAM)):
                 if name in rows:
-                    shares = [np.mean(np.argmax(judge(self.samples(d, JUDGED_SAMPLES, stream)), axis=1) == d)
-                              for d in self.digits[j]]
-                    rows[name].append(100.0 * float(np.mean(shares)))
-            digits = np.resize(self.digits[j], GRID_SAMPLES)
-            self.grid[learned - 1, j].assign(tf.concat([unpadded(self.samples(d, 1, stream=1 + i))
-                                                        for i, d in enumerate(digits)], axis=0))
+                    images, digits = self.judged_samples(j, stream)
+                    hits = np.argmax(judge(images), axis=1) == digits
+                    rows[name].append(100.0 * float(np.mean([np.mean(hits[digits == d]) for d in self.digits[j]])))
+                    if stream == 0:
+                        self.grid[learned - 1, j].assign(unpadded(images[:GRID_SAMPLES]))
         return rows
 
     def pictures(self, learned: int) -> dict:

@@ -139,12 +139,12 @@ def same(a, b) -> bool:
 @pytest.fixture(autouse=True)
 def quick(monkeypatch):
     """What does not tell one run from another is left out: pictures, provenance, all but 200 test images
-    of each task, all but 100 of a generator's judged samples, and four of Memory Replay GANs' five
+    of each task, all but 100 of a generator's judged samples (two batches of Memory Replay GANs'), and four of Memory Replay GANs' five
     critic steps a generator step (each is traced into the epoch's graph; no flag sets their number).
     The judge of samples is the same network in every run (fixed weights and order): it is trained once."""
     monkeypatch.setattr(vae, "JUDGED_SAMPLES", 100)
     monkeypatch.setattr(gan, "JUDGED_SAMPLES", 100)
-    monkeypatch.setattr(mergan, "JUDGED_SAMPLES", 100)
+    monkeypatch.setattr(mergan, "JUDGED_BATCHES", 2)
     monkeypatch.setattr(mergan, "CRITIC_STEPS", 1)
     judge = functools.cache(vae.sample_judge)
     monkeypatch.setattr(vae, "sample_judge", judge)

@@ -86,7 +86,7 @@ def test_the_frozen_copy_generates_with_its_own_weights():
 
 
 def test_joint_training_with_replay_keeps_the_first_digit_that_fine_tuning_forgets(tmp_path, monkeypatch):
-    monkeypatch.setattr(mergan, "JUDGED_SAMPLES", 320)
+    monkeypatch.setattr(mergan, "JUDGED_BATCHES", 5)
     argv = ["--protocol", "mergan-mlp", "--tasks", "2", "--iters", "100", "--train-subset", "1000"]
     cfg = cli.parse(mergan_jtr.HPARAMS, {}, "", [*argv, "--out", str(tmp_path / "jtr")])
     replayed = run(mergan_jtr.JointTrainingWithReplay, cfg, log=lambda *_: None)["accuracy"]
@@ -123,7 +123,7 @@ def test_methods_that_read_class_outputs_refuse_it(capsys):
 
 
 def test_anpyc_takes_their_generator_and_prunes_all_but_its_per_digit_batch_norms(tmp_path, monkeypatch):
-    monkeypatch.setattr(mergan, "JUDGED_SAMPLES", 64)
+    monkeypatch.setattr(mergan, "JUDGED_BATCHES", 1)
     argv = ["--protocol", "mergan-mlp", "--tasks", "2", "--iters", "2", "--train-subset", "64", "--hidden", "8,8",
             "--retrain-epochs", "1", "--out", str(tmp_path)]
     cfg = cli.parse(anpyc_gan.HPARAMS, anpyc_gan.FLAGS, "", argv)
@@ -137,11 +137,27 @@ def test_anpyc_takes_their_generator_and_prunes_all_but_its_per_digit_batch_norm
 
 
 def test_validation_judges_samples_of_other_codes(monkeypatch):
-    monkeypatch.setattr(mergan, "JUDGED_SAMPLES", 64)
+    monkeypatch.setattr(mergan, "JUDGED_BATCHES", 1)
     tasks = data.make_benchmark("classes", 2, 0, subset=50)
     model = network(config("--protocol", "mergan-mlp", "--tasks", "2", "--hidden", "8,8"), tasks)
     rows = model.evaluate(None, 2, validation=True)
     assert list(rows) == ["accuracy", "validation_accuracy"] and len(rows["validation_accuracy"]) == 2
     assert list(model.evaluate(None, 1, validation=False)) == ["accuracy"]
-    assert not np.array_equal(model.samples(0, 64), model.samples(0, 64, mergan.VALIDATION_STREAM))
-    np.testing.assert_array_equal(model.samples(0, 64), model.samples(0, 64))  # fixed codes
+    judged, validated = model.judged_samples(0)[0], model.judged_samples(0, mergan.VALIDATION_STREAM)[0]
+    assert not np.array_equal(judged, validated)
+    np.testing.assert_array_equal(judged, model.judged_samples(0)[0])  # fixed codes
+
+
+def test_each_task_is_judged_in_batches_that_mix_its_digits_as_its_training_did(monkeypatch):
+    """The batch norms normalise by the batch: a digit's samples judged in batches of that digit alone
+    (sequential tasks, mergan.py) or of all ten in turn (their joint training, joint.py's test)."""
+    monkeypatch.setattr(mergan, "JUDGED_BATCHES", 2)
+    one_digit = network(config("--protocol", "mergan-mlp", "--tasks", "2", "--hidden", "8,8"),
+                        data.make_benchmark("classes", 2, 0, subset=50))
+    np.testing.assert_array_equal(one_digit.judged_samples(1)[1], [1] * 128)
+    joint = network(config("--protocol", "mergan-mlp", "--benchmark", "all", "--hidden", "8,8"),
+                    data.make_benchmark("all", 1, 0, subset=50))
+    images, digits = joint.judged_samples(0)
+    np.testing.assert_array_equal(digits, list(range(10)) * 20)
+    assert images.shape == (200, mergan.SIDE, mergan.SIDE, 1)
+    assert 0 < joint.evaluate(None, 1, validation=False)["accuracy"][0] < 100  # the ten digits' shares, averaged
