@@ -1,8 +1,8 @@
 """Shared core of the ANPyC scripts and baselines.
 
 TensorFlow is imported only by the modules that compute, so that the table tools (plot_results.py,
-`python -m common.documents`) start without it: TensorFlow's import takes about 5 s of CPU time on the
-Zen 3 that runs CI, three times the rest of plot_results.py's start.
+`python -m common.documents`) start without it: on the Zen 3 that runs CI, `plot_results.py --help` took
+7.6 s of CPU time with TensorFlow's import and takes 2.4 s without it.
 Whichever module imports it first, after this package, the import runs with TensorFlow's C++ start-up
 messages sent to /dev/null (a finder on sys.meta_path wraps TensorFlow's loader), so that what a run
 prints on stderr is ours: a user's mistake stays one line. Python errors raised by the import are not

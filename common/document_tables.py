@@ -33,8 +33,10 @@ SCENARIOS = ("task", "domain", "class")
 
 # Wu et al. (2018), "Memory Replay GANs: learning to generate images from new categories without
 # forgetting", NeurIPS, Table 1: the judge's accuracy (%) on samples of every digit learned, MNIST, a
-# digit a task, after 5 tasks and after 10 (their code judges one 10-digit run after its fifth digit and
-# after its tenth: mergan.py's test, task_test = [4, 9]); AC-GAN with WGAN-GP, a DCGAN on 32 x 32.
+# digit a task, after 5 tasks and after 10; AC-GAN with WGAN-GP, a DCGAN on 32 x 32. For the methods of
+# their mergan.py (SFT, MeRGAN-JTR and -RA) the two are one 10-digit run judged after its fifth digit and
+# its tenth (its test, task_test = [4, 9]); their code has no EWC or DGR, and joint.py's test judges one
+# final model for both, so how the other 5-task numbers were made is not known.
 MERGAN_TABLE1 = {"JT": (97.66, 96.92), "SFT": (19.87, 10.06), "EWC": (70.62, 77.03), "DGR": (90.39, 85.40),
                  "MeRGAN-JTR": (97.93, 97.00), "MeRGAN-RA": (98.19, 97.01)}
 # Ours that stands for each of theirs, by script: joint training, sequential fine-tuning, EWC on the
@@ -59,8 +61,8 @@ def after_five(run) -> float | None:
 def mergan_markdown(runs) -> str:
     """A GAN campaign beside Wu et al.'s Table 1: for each method (at its value chosen on validation),
     its average judge accuracy over its seeds (mean ± sd) after the last task and after the fifth, beside
-    the published accuracy of its counterpart, and its final Fréchet distance where its network has one
-    (our WGAN, common/gan.py); their methods without a counterpart of ours last."""
+    the published accuracy of its counterpart, and its final Fréchet distance when every run has one
+    (our WGAN's, common/gan.py); their methods without a counterpart of ours last."""
     groups = by_name(runs)
     accuracy = {m: mean_std([final_accuracy(r) for r in group]) for m, group in groups.items()}
     frechet = all("fid" in run["summary"] for run in runs)

@@ -58,7 +58,7 @@ def test_runs_that_share_the_cores_share_them_unless_the_environment_says(monkey
 
 def test_the_table_tools_start_without_tensorflow():
     """plot_results.py and common/documents.py only read run folders: TensorFlow's import would triple
-    their start (common/__init__.py)."""
+    plot_results.py's start (common/__init__.py)."""
     check = "import sys, plot_results, common.documents; print(sorted({'tensorflow', 'keras'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout == "[]\n", result.stdout + result.stderr

@@ -16,8 +16,9 @@ def test_every_table_and_verdict_in_the_documents_comes_from_its_runs(name):
 
 
 def test_the_gan_table_puts_each_run_beside_its_counterpart_after_five_tasks_and_ten():
-    """Memory Replay GANs' Table 1 judges one 10-digit run after its fifth digit and its tenth: ours the
-    same, by hand here; their JT is ours with every digit in one task, whatever its script."""
+    """Memory Replay GANs' mergan.py judges one 10-digit run after its fifth digit and its tenth (Table 1's
+    two columns for its methods): ours the same, by hand here; their JT is ours with every digit in one
+    task, whatever its script."""
     def run(method, script, seed, matrix, benchmark="classes"):
         return {"method": method, "seed": seed, "config": {"script": script, "benchmark": benchmark},
                 "summary": {"final_avg_accuracy": float(np.mean(matrix[-1]))}, "matrix": matrix}

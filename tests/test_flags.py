@@ -139,8 +139,9 @@ def same(a, b) -> bool:
 @pytest.fixture(autouse=True)
 def quick(monkeypatch):
     """What does not tell one run from another is left out: pictures, provenance, all but 200 test images
-    of each task, all but 100 of a generator's judged samples (two batches of Memory Replay GANs'), and four of Memory Replay GANs' five
-    critic steps a generator step (each is traced into the epoch's graph; no flag sets their number).
+    of each task, all but 100 of a generator's judged samples (of Memory Replay GANs', all but two
+    batches: 128 of a digit), and four of their five critic steps a generator step (each is traced into
+    the epoch's graph; no flag sets their number).
     The judge of samples is the same network in every run (fixed weights and order): it is trained once."""
     monkeypatch.setattr(vae, "JUDGED_SAMPLES", 100)
     monkeypatch.setattr(gan, "JUDGED_SAMPLES", 100)
