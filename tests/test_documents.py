@@ -15,29 +15,6 @@ def test_every_table_and_verdict_in_the_documents_comes_from_its_runs(name):
     assert check((ROOT / name).read_text(), ROOT) == []
 
 
-def test_the_gan_table_puts_each_run_beside_its_counterpart_after_five_tasks_and_ten():
-    """Memory Replay GANs' mergan.py judges one 10-digit run after its fifth digit and its tenth (Table 1's
-    two columns for its methods): ours the same, by hand here; their JT is ours with every digit in one
-    task, whatever its script."""
-    def run(method, script, seed, matrix, benchmark="classes"):
-        return {"method": method, "seed": seed, "config": {"script": script, "benchmark": benchmark},
-                "summary": {"final_avg_accuracy": float(np.mean(matrix[-1]))}, "matrix": matrix}
-
-    sequence = [[100.0] * (t + 1) for t in range(10)]
-    sequence[4] = [0.0, 0.0, 0.0, 10.0, 100.0]  # after task 5: 22.0 (and 12.0 on the other seed)
-    other = [row[:] for row in sequence]
-    other[4] = [0.0, 0.0, 0.0, 0.0, 60.0]
-    runs = [run("finetuning", "baselines/finetuning.py", s, m) for s, m in enumerate((sequence, other))]
-    runs += [run("jt", "baselines/finetuning.py", s, [[90.0 + s]], benchmark="all") for s in (0, 1)]
-    runs += [run("mergan_jtr", "baselines/mergan_jtr.py", 0, sequence)]
-    lines = document_tables.mergan_markdown(runs).splitlines()
-    assert lines[0].count("|") == 6  # no Fréchet distance: their protocol's runs have none
-    assert "| finetuning; SFT | 100.00 ± 0.00 | 10.06 | 17.00 ± 7.07 | 19.87 |" in lines
-    assert "| jt; JT | 90.50 ± 0.71 | 96.92 | n/a | 97.66 |" in lines
-    assert "| mergan_jtr; MeRGAN-JTR | 100.00 | 97.00 | 22.00 | 97.93 |" in lines
-    assert lines[-2:] == ["| -; DGR | - | 85.40 | - | 90.39 |", "| -; MeRGAN-RA | - | 97.01 | - | 98.19 |"]
-
-
 def test_the_importance_table_comes_from_both_variants_stats(tmp_path):
     def stats(mean, std):
         one = {name: {"mean": mean, "std": std} for name in document_tables.IMPORTANCE_ROWS}
