@@ -34,7 +34,8 @@ def _stderr_to_devnull():
 
 
 def _configure(tf):
-    """Run with stderr on /dev/null: looking for GPUs prints too."""
+    """Memory growth on every GPU, TensorFlow's logger at ERROR; called with stderr on /dev/null, as
+    looking for GPUs prints too."""
     for gpu in tf.config.list_physical_devices("GPU"):
         tf.config.experimental.set_memory_growth(gpu, True)
     # Each task traces its own functions by design; TF's warning about "excessive retracing" is noise.

@@ -70,7 +70,7 @@ JUDGED_BATCHES = 100  # ... 100 of them (mergan.py:216-224); a task of several d
 MIXED_REPEATS = 10  # ... that hold each of its digits 10 times in turn (joint.py's test: labels [0..9] * 10)
 JUDGE_WIDTHS = (1024, 512, 256, 128)  # pretrain/mnist_test.py:31-47: 1024 -> these -> 10
 JUDGE_EPOCHS = 5  # ours: their judge's training is not released
-VALIDATION_STREAM = 1000  # the codes of the validation samples (the judged ones are stream 0, the grid's 1-6)
+VALIDATION_STREAM = 1000  # the codes of the validation samples (the judged ones, which the grid shows, are stream 0)
 
 
 def tflib_init(fan_in: float, fan_out: float) -> keras.initializers.Initializer:
