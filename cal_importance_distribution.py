@@ -222,7 +222,7 @@ if __name__ == "__main__":
     settings = cli.parse(HPARAMS, FLAGS, __doc__)
     if settings.variant == "authors" and settings.lr_decay != HPARAMS["lr_decay"]:
         Parser(prog=settings.script).error("--lr-decay has no effect here: --variant authors decays the lr by "
-                                               "0.9 every 10 epochs; drop --lr-decay")
+                                           "0.9 every 10 epochs; drop --lr-decay")
     try:
         main(settings)
     except UserError as error:
