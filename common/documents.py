@@ -29,11 +29,11 @@ Conventions (README.md, results/README.md and docs/importance.md):
   distributions (`document_tables.importance_contrasts_markdown`);
 - a "mean ± sd" quoted in the text must be one that a table of the document shows, so that a rerun
   that moves a number leaves no stale copy of it in the prose;
-- so must every figure of a reading (the prose after the first table of a section that shows a marked
-  table: a number with a
-  decimal point, such as a mean, an sd, a CI's end or a p, and a count of seeds), unless its sentence
-  marks it as a citation of a paper, `[cited: Wu et al. 2018, Table 1]`; settings written as `code`
-  are not figures;
+- every figure of a reading (the prose after the first table of a section that shows a marked table:
+  a number with a decimal point, such as a mean, an sd, a CI's end or a p, and a count of seeds) must be
+  one that a table of its own section shows, or a marked table of a campaign that its sentence or the
+  section's heading names in code (`authors-main`), unless its sentence marks it as a citation of a
+  paper, `[cited: Wu et al. 2018, Table 1]`; settings written as `code` are not figures;
 - `[verdict: A above B]` (or `below`, `tie`) in the text: the verdict of methods A and B (by name, without
   a swept value) in the nearest verdict table above it: a planned contrast of that campaign, or, marked
   `[verdict: A above B, exploratory]`, a pair it was not planned for (Holm over every pair). A tie
@@ -64,6 +64,8 @@ MEAN_SD = re.compile(r"-?\d+\.\d+ ± \d+\.\d+")  # "mean ± sd", as the tables p
 FIGURE = re.compile(r"(?<![\w.])[-+−]?(\d+\.\d+)(?![\w.]*\d)|\b(\d+) seeds\b")
 NUMBER = re.compile(r"(?<![\w.])[-+]?(\d+(?:\.\d+)?)(?![\w])")
 CITED = "[cited:"
+CODE = re.compile(r"`([^`]*)`")
+NAMED = re.compile(r"\{([^{}\s]+)\}")  # a campaign named in a reading's sentence
 COMPARATIVE = re.compile(r"\b(above|below|beats?|ties?|tied|trails?|higher|lower|highest|lowest|outperforms?|separated)\b",
                          re.IGNORECASE)
 
@@ -196,25 +198,44 @@ def check(document: str, base: Path) -> list[str]:
 
 def unsupported_figures(document: str) -> list[str]:
     """The figures of the document's readings (each section's prose after its first table) that no table
-    of the document holds, unless their sentence cites a paper."""
-    tables = {m.group(1) for line in document.splitlines() if line.startswith("|") for m in NUMBER.finditer(line)}
+    of their own section holds, nor a marked table of a campaign that the section's heading or the figure's
+    sentence names in `code`, unless their sentence cites a paper. Where a figure may come from is that
+    narrow so that a stale copy does not pass because another campaign's table happens to print it."""
+    sections = re.split(r"\n(?=#)", re.sub(r"^```.*?^```", "", document, flags=re.MULTILINE | re.DOTALL))
+    of_campaign = {}  # a marked table's folder name -> the numbers that its tables print, in every section
+    for section in sections:
+        lines = section.splitlines()
+        for i, line in enumerate(lines):
+            if marker := MARKER.match(line):
+                of_campaign.setdefault(Path(marker.group(2)).name, set()).update(numbers(block_after(lines, i)))
     problems = []
-    for section in re.split(r"\n(?=#)", re.sub(r"^```.*?^```", "", document, flags=re.MULTILINE | re.DOTALL)):
+    for section in sections:
         lines = section.splitlines()
         first = next((i for i, line in enumerate(lines) if line.startswith("|")), None)
         if first is None or not MARKER.search(section):  # a section of results: it shows a marked table
             continue
+        own = numbers("\n".join(lines))
+        heading = set(CODE.findall(lines[0])) if lines[0].startswith("#") else set()
         prose = " ".join(line for line in lines[first:] if not line.startswith("|"))
-        prose = VERDICT.sub(" ", re.sub(r"<!--.*?-->|`[^`]*`|\]\([^)]*\)", " ", prose))  # markers, code, links, and
-        # verdict tags, whose bounds are checked against their verdict tables
+        prose = VERDICT.sub(" ", re.sub(r"<!--.*?-->|\]\([^)]*\)", " ", prose))  # markers, links, and verdict tags,
+        # whose bounds are checked against their verdict tables; code is a setting, or a campaign's name: {name}
+        prose = CODE.sub(lambda m: f" {{{m.group(1)}}} " if m.group(1) in of_campaign else " ", prose)
         for sentence in re.split(r"(?<=[.;!?])\s+(?=[A-Z(\[-])", re.sub(r"\s+", " ", prose)):
             if CITED in sentence:
                 continue
-            for m in FIGURE.finditer(sentence):
+            named = heading | set(NAMED.findall(sentence))
+            allowed = own.union(*(of_campaign.get(name, set()) for name in named))
+            for m in FIGURE.finditer(NAMED.sub(" ", sentence)):
                 figure = m.group(1) or m.group(2)
-                if figure not in tables:
-                    problems.append(f"{m.group(0)} in a reading is in no table of the document: {sentence.strip()[:80]}")
+                if figure not in allowed:
+                    problems.append(f"{m.group(0)} in a reading is in no table of its section"
+                                    f"{' or of ' + ', '.join(sorted(named)) if named else ''}: {sentence.strip()[:80]}")
     return problems
+
+
+def numbers(text: str) -> set:
+    """The numbers that the table rows of `text` print, without their signs."""
+    return {m.group(1) for line in text.splitlines() if line.startswith("|") for m in NUMBER.finditer(line)}
 
 
 def pair_verdicts(runs, folder: Path) -> dict:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from common import document_tables, report
-from common.documents import DOCUMENTS, check, refresh
+from common.documents import DOCUMENTS, check, numbers, refresh
 from conftest import ROOT
 
 
@@ -78,10 +78,17 @@ def test_the_check_finds_a_wrong_cell_a_wrong_verdict_and_an_untagged_comparison
     # a figure of a reading is one that a table holds, or one cited from a paper
     mean = cells[1].split(" ± ")[0] if (cells := table.splitlines()[2].split(" | ")) else ""
     assert check(good + f"\nIt ends at {mean}%.\n", tmp_path) == []
-    assert "12.34 in a reading is in no table of the document: It ends at 12.34%." in check(good + "\nIt ends at 12.34%.\n", tmp_path)
+    assert "12.34 in a reading is in no table of its section: It ends at 12.34%." in check(good + "\nIt ends at 12.34%.\n", tmp_path)
     assert check(good + "\nTheirs ends at 12.34% [cited: Wu et al. 2018, Table 1].\n", tmp_path) == []
     assert check(good + "\nIt runs at `--lr 0.037`.\n", tmp_path) == []  # a setting, in code
     assert any("7 seeds in a reading" in problem for problem in check(good + "\nOver 7 seeds.\n", tmp_path))
+    # it is looked for in its own section's tables, or a campaign's that its sentence or heading names in
+    # code: a copy that only another section's table prints passes only where the reading says whose it is
+    figure = next(n for n in sorted(numbers(verdicts) - numbers(summary)) if "." in n)
+    other_section = f"\n## Across\n\n<!-- summary: . campaigns=campaign -->\n{summary}\nIts gap is {figure}"
+    assert f"{figure} in a reading is in no table of its section: Its gap is {figure}." in check(good + other_section + ".\n", tmp_path)
+    assert check(good + other_section + " (`campaign`).\n", tmp_path) == []
+    assert check(good + other_section.replace("## Across", "## Across (`campaign`)") + ".\n", tmp_path) == []
     best_row = summary.splitlines()[2] if "**" in summary.splitlines()[2] else summary.splitlines()[3]
     unbold = good.replace(best_row, best_row.replace("**", ""))
     assert any("the summary of . " in problem for problem in check(unbold, tmp_path))
