@@ -27,13 +27,13 @@ Conventions (README.md, results/README.md and docs/importance.md):
   cal_importance_distribution.py's two variants (their stats.json; `document_tables.importance_markdown`);
 - `<!-- contrasts: FOLDER -->` before a table: the paired contrasts of one variant's importance
   distributions (`document_tables.importance_contrasts_markdown`);
-- a "mean ± sd" quoted in the text must be one that a table of the document shows, so that a rerun
-  that moves a number leaves no stale copy of it in the prose;
-- every figure of a reading (the prose after the first table of a section that shows a marked table:
-  a number with a decimal point, such as a mean, an sd, a CI's end or a p, and a count of seeds) must be
-  one that a table of its own section shows, or a marked table of a campaign that its sentence or the
-  section's heading names in code (`authors-main`), unless its sentence marks it as a citation of a
-  paper, `[cited: Wu et al. 2018, Table 1]`; settings written as `code` are not figures;
+- a "mean ± sd" quoted in the text must be one that a table of its own section shows, or a marked table
+  of a campaign that its sentence or the section's heading names in code (`authors-main`), so that a
+  rerun that moves a number leaves no stale copy of it in the prose;
+- so must every figure of a reading (the prose after the first table of a section that shows a marked
+  table: a number with a decimal point, such as a mean, an sd, a CI's end or a p, and a count of seeds),
+  unless its sentence marks it as a citation of a paper, `[cited: Wu et al. 2018, Table 1]`; settings
+  written as `code` are not figures;
 - `[verdict: A above B]` (or `below`, `tie`) in the text: the verdict of methods A and B (by name, without
   a swept value) in the nearest verdict table above it: a planned contrast of that campaign, or, marked
   `[verdict: A above B, exploratory]`, a pair it was not planned for (Holm over every pair). A tie
@@ -137,11 +137,6 @@ def check(document: str, base: Path) -> list[str]:
     problems, lines, verdicts, summary, per_task, per_task_of = [], document.splitlines(), None, {}, None, {}
     load = functools.cache(runs_of)  # a folder's runs, read once per check (a verdicts marker uses them twice)
     verdicts_of = functools.cache(lambda folder: pair_verdicts(load(folder), folder))  # a campaign's, once per check
-    tables = "\n".join(line for line in lines if line.startswith("|"))
-    text = " ".join(line for line in lines if not line.startswith("|"))
-    for quoted in MEAN_SD.findall(re.sub(r"\s+", " ", text)):
-        if quoted not in tables:
-            problems.append(f"{quoted} in the text is in no table of the document")
     problems += unsupported_figures(document)
     for section in re.split(r"\n(?=#)", document):
         if "<!-- verdicts:" not in section and "<!-- summary:" not in section:
@@ -197,40 +192,49 @@ def check(document: str, base: Path) -> list[str]:
 
 
 def unsupported_figures(document: str) -> list[str]:
-    """The figures of the document's readings (each section's prose after its first table) that no table
-    of their own section holds, nor a marked table of a campaign that the section's heading or the figure's
-    sentence names in `code`, unless their sentence cites a paper. Where a figure may come from is that
-    narrow so that a stale copy does not pass because another campaign's table happens to print it."""
+    """The quoted figures that no table they may come from holds (`sourced_sentences`): every "mean ± sd"
+    of the text, and every figure of a reading (a section's prose after its first table, in a section that
+    shows a marked table) unless its sentence cites a paper."""
+    problems = []
+    for sentence, tables, reading, named in sourced_sentences(document):
+        where = f"in no table of its section{' or of ' + ', '.join(sorted(named)) if named else ''}"
+        problems += [f"{quoted} in the text is {where}" for quoted in MEAN_SD.findall(sentence) if quoted not in tables]
+        if reading and CITED not in sentence:
+            held = numbers(tables)
+            problems += [f"{m.group(0)} in a reading is {where}: {sentence.strip()[:80]}" for m in FIGURE.finditer(sentence)
+                         if (m.group(1) or m.group(2)) not in held]
+    return problems
+
+
+def sourced_sentences(document: str):
+    """Each sentence of the document's prose (without markers, links, verdict tags, whose bounds are checked
+    against their verdict tables, or `code`, which is a setting), with the tables it may quote: those of its
+    own section, and the marked tables of the campaigns that it or its section's heading names in code
+    (`authors-main`), wherever they are. Where a figure may come from is that narrow so that a stale copy
+    does not pass because another campaign's table happens to print it. Yields (sentence, those tables'
+    rows, whether it is in a reading, the campaigns named)."""
     sections = re.split(r"\n(?=#)", re.sub(r"^```.*?^```", "", document, flags=re.MULTILINE | re.DOTALL))
-    of_campaign = {}  # a marked table's folder name -> the numbers that its tables print, in every section
+    of_campaign = {}  # a marked table's folder name -> its tables' rows, in every section
     for section in sections:
         lines = section.splitlines()
         for i, line in enumerate(lines):
             if marker := MARKER.match(line):
-                of_campaign.setdefault(Path(marker.group(2)).name, set()).update(numbers(block_after(lines, i)))
-    problems = []
+                name = Path(marker.group(2)).name
+                of_campaign[name] = of_campaign.get(name, "") + block_after(lines, i)
     for section in sections:
         lines = section.splitlines()
         first = next((i for i, line in enumerate(lines) if line.startswith("|")), None)
-        if first is None or not MARKER.search(section):  # a section of results: it shows a marked table
-            continue
-        own = numbers("\n".join(lines))
-        heading = set(CODE.findall(lines[0])) if lines[0].startswith("#") else set()
-        prose = " ".join(line for line in lines[first:] if not line.startswith("|"))
-        prose = VERDICT.sub(" ", re.sub(r"<!--.*?-->|\]\([^)]*\)", " ", prose))  # markers, links, and verdict tags,
-        # whose bounds are checked against their verdict tables; code is a setting, or a campaign's name: {name}
-        prose = CODE.sub(lambda m: f" {{{m.group(1)}}} " if m.group(1) in of_campaign else " ", prose)
-        for sentence in re.split(r"(?<=[.;!?])\s+(?=[A-Z(\[-])", re.sub(r"\s+", " ", prose)):
-            if CITED in sentence:
-                continue
-            named = heading | set(NAMED.findall(sentence))
-            allowed = own.union(*(of_campaign.get(name, set()) for name in named))
-            for m in FIGURE.finditer(NAMED.sub(" ", sentence)):
-                figure = m.group(1) or m.group(2)
-                if figure not in allowed:
-                    problems.append(f"{m.group(0)} in a reading is in no table of its section"
-                                    f"{' or of ' + ', '.join(sorted(named)) if named else ''}: {sentence.strip()[:80]}")
-    return problems
+        if first is None or not MARKER.search(section):  # not a section of results: no reading
+            first = len(lines)
+        own = "\n".join(line for line in lines if line.startswith("|"))
+        heading = set(CODE.findall(lines[0])) if lines and lines[0].startswith("#") else set()
+        for part, reading in ((lines[:first], False), (lines[first:], True)):
+            prose = " ".join(line for line in part if not line.startswith("|"))
+            prose = VERDICT.sub(" ", re.sub(r"<!--.*?-->|\]\([^)]*\)", " ", prose))
+            prose = CODE.sub(lambda m: f" {{{m.group(1)}}} " if m.group(1) in of_campaign else " ", prose)
+            for sentence in re.split(r"(?<=[.;!?])\s+(?=[A-Z(\[-])", re.sub(r"\s+", " ", prose)):
+                named = heading | set(NAMED.findall(sentence))
+                yield NAMED.sub(" ", sentence), "\n".join([own, *(of_campaign.get(name, "") for name in named)]), reading, named
 
 
 def numbers(text: str) -> set:

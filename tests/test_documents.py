@@ -103,7 +103,10 @@ def test_the_check_finds_a_wrong_cell_a_wrong_verdict_and_an_untagged_comparison
     assert any("but the verdict table says" in problem for problem in check(wrong_verdict, tmp_path))
     quoted = cells[1]  # the first method's "mean ± sd", quoted in the text: fine; a stale number is not
     assert check(good + f"\nIt ends at {quoted}.\n", tmp_path) == []
-    assert "12.34 ± 0.56 in the text is in no table of the document" in check(good + "\nIt ends at 12.34 ± 0.56.\n", tmp_path)
+    assert "12.34 ± 0.56 in the text is in no table of its section" in check(good + "\nIt ends at 12.34 ± 0.56.\n", tmp_path)
+    notes = f"\n## Notes\n\nIt ends at {quoted}"  # a section without tables quotes the campaign's: it names it
+    assert f"{quoted} in the text is in no table of its section" in check(good + notes + ".\n", tmp_path)
+    assert check(good + notes + " (`campaign`).\n", tmp_path) == []
     untagged = good + "\nfinetuning ends higher than sgd_frozen.\n"
     assert any("a comparative sentence without" in problem for problem in check(untagged, tmp_path))
     broken = good.replace(tag, f"[verdict: {first}\n{verdict} {second}{bound}]")
