@@ -198,9 +198,10 @@ def unsupported_figures(document: str) -> list[str]:
     problems = []
     for sentence, tables, reading, named in sourced_sentences(document):
         where = f"in no table of its section{' or of ' + ', '.join(sorted(named)) if named else ''}"
-        problems += [f"{quoted} in the text is {where}" for quoted in MEAN_SD.findall(sentence) if quoted not in tables]
+        problems += [f"{quoted} in the text is {where}" for quoted in MEAN_SD.findall(sentence)
+                     if not any(quoted in table for table in tables)]
         if reading and CITED not in sentence:
-            held = numbers(tables)
+            held = set().union(*map(numbers, tables))
             problems += [f"{m.group(0)} in a reading is {where}: {sentence.strip()[:80]}" for m in FIGURE.finditer(sentence)
                          if (m.group(1) or m.group(2)) not in held]
     return problems
@@ -212,7 +213,7 @@ def sourced_sentences(document: str):
     own section, and the marked tables of the campaigns that it or its section's heading names in code
     (`authors-main`), wherever they are. Where a figure may come from is that narrow so that a stale copy
     does not pass because another campaign's table happens to print it. Yields (sentence, those tables'
-    rows, whether it is in a reading, the campaigns named)."""
+    rows, one text per section or campaign, whether it is in a reading, the campaigns named)."""
     sections = re.split(r"\n(?=#)", re.sub(r"^```.*?^```", "", document, flags=re.MULTILINE | re.DOTALL))
     of_campaign = {}  # a marked table's folder name -> its tables' rows, in every section
     for section in sections:
@@ -234,12 +235,13 @@ def sourced_sentences(document: str):
             prose = CODE.sub(lambda m: f" {{{m.group(1)}}} " if m.group(1) in of_campaign else " ", prose)
             for sentence in re.split(r"(?<=[.;!?])\s+(?=[A-Z(\[-])", re.sub(r"\s+", " ", prose)):
                 named = heading | set(NAMED.findall(sentence))
-                yield NAMED.sub(" ", sentence), "\n".join([own, *(of_campaign.get(name, "") for name in named)]), reading, named
+                yield NAMED.sub(" ", sentence), (own, *(of_campaign.get(name, "") for name in named)), reading, named
 
 
-def numbers(text: str) -> set:
+@functools.cache  # a section's or a campaign's tables, read once for all the sentences that may quote them
+def numbers(text: str) -> frozenset:
     """The numbers that the table rows of `text` print, without their signs."""
-    return {m.group(1) for line in text.splitlines() if line.startswith("|") for m in NUMBER.finditer(line)}
+    return frozenset(m.group(1) for line in text.splitlines() if line.startswith("|") for m in NUMBER.finditer(line))
 
 
 def pair_verdicts(runs, folder: Path) -> dict:
