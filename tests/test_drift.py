@@ -15,7 +15,10 @@ on, that is the commit of the campaigns whose path the guard takes.
 
 EWC, SI and joint on the GAN, generative replay's full batches and both variants of the importance
 distributions (cal_importance_distribution.py, whose printed numbers are its stats.md) are guarded too, each
-made at its campaign's commit, and so is split Fashion-MNIST (`anpyc_wi_np-fashion`, at 441071d). Not every earlier guard is: `vae` at 4c2d818 (its campaign ran at 89d9b7a),
+made at its campaign's commit, and so is split Fashion-MNIST (`anpyc_wi_np-fashion`, at 441071d). So are the
+paths of Memory Replay GANs' protocol in its MLP form (mergan-mlp, at 144e027d, before its campaign ran):
+their replay (MeRGAN-JTR), EWC and ANPyC with pruning on their generator, and their joint training of the
+ten digits at once. Not every earlier guard is: `vae` at 4c2d818 (its campaign ran at 89d9b7a),
 `si` and `joint` at 4c2d818 (authors-main and authors-pruning at 89d9b7a).
 """
 import json
@@ -42,6 +45,10 @@ VAE = ["--protocol", "vae", "--tasks", "2", "--train-subset", "300", "--epochs",
        "--validation", "100"]
 GAN = ["--protocol", "gan", "--tasks", "2", "--epochs", "2", "--train-subset", "300", "--hidden", "16,32", "--latent", "4",
        "--batch-size", "32", "--validation", "100"]
+# Memory Replay GANs' protocol in its MLP form (mergan-mlp): a small generator, their batch, critic steps and
+# judge (trained one epoch in the tests, tests/conftest.py; the guards were made so), Adam at a larger rate
+MERGAN = ["--protocol", "mergan-mlp", "--train-subset", "400", "--hidden", "32,64", "--validation", "50"]
+MERGAN_SEQUENCE = [*MERGAN, "--tasks", "2", "--iters", "40", "--lr", "0.001"]
 IMPORTANCE = ["--seeds", "2", "--train-subset", "500", "--epochs", "2", "--prune-max", "20", "--prune-step", "10",
               "--retrain-epochs", "1"]
 PRINTED = ("*.csv", "stats.md")  # the files that hold a run's printed numbers
@@ -116,6 +123,10 @@ GUARDS = {  # folder under results/guard: the command that made it
     "lwf-bfloat16": ["baselines/lwf.py", *SPLIT_BFLOAT16, "--lamb", "1"],
     "joint-bfloat16": ["baselines/joint.py", *SPLIT_BFLOAT16],
     "replay-bfloat16": ["baselines/replay.py", *SPLIT_BFLOAT16, "--memory", "200"],
+    "mergan_jtr": ["baselines/mergan_jtr.py", *MERGAN_SEQUENCE],
+    "ewc-mergan": ["baselines/ewc.py", *MERGAN_SEQUENCE, "--lamb", "10000"],
+    "anpyc_gan-mergan": ["anpyc_gan.py", *MERGAN_SEQUENCE, "--lamb", "100", "--retrain-epochs", "1"],
+    "jt-mergan": ["baselines/finetuning.py", *MERGAN, "--benchmark", "all", "--iters", "150", "--lr", "0.003"],
 }
 MADE_AT = {  # guard: the commit that made it, that of the campaigns whose path it takes
     **dict.fromkeys(["anpyc_wi_np", "ewc", "si", "joint", "vae"], "4c2d818"),
@@ -135,6 +146,7 @@ MADE_AT = {  # guard: the commit that made it, that of the campaigns whose path 
     "anpyc_wi_np-fashion": "441071d",  # fashion-hsu2018-split-*
     **dict.fromkeys(["anpyc_wi_np-fashion-authors", *(name for name in GUARDS if name.endswith("-bfloat16"))],
                     "9632fa6"),  # fashion-authors-pruning, precision-hsu2018-split-task
+    **dict.fromkeys(["mergan_jtr", "ewc-mergan", "anpyc_gan-mergan", "jt-mergan"], "144e027"),  # mergan-mlp
 }
 
 
