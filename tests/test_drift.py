@@ -10,7 +10,8 @@ scenario), LwF (split and permuted tasks, the class scenario), joint (the MLP, t
 and a numeric --prune-fraction), replay (in the three scenarios), SGD-frozen (with --dropout-layers), the VAE,
 the GAN and generative replay; the MLP and the CNN; the three scenarios; SGD with the authors' init and decay
 schedule, and Adam (with a constant learning rate too); bfloat16 (each of precision-hsu2018-split-task's nine
-methods). MADE_AT gives the commit that made each (checked against its provenance.json); from `mas-authors`
+methods, and the authors' SGD schedule with dropout of precision-authors-pruning, on ANPyC with pruning
+and PackNet). MADE_AT gives the commit that made each (checked against its provenance.json); from `mas-authors`
 on, that is the commit of the campaigns whose path the guard takes.
 
 EWC, SI and joint on the GAN, generative replay's full batches and both variants of the importance
@@ -123,6 +124,9 @@ GUARDS = {  # folder under results/guard: the command that made it
     "lwf-bfloat16": ["baselines/lwf.py", *SPLIT_BFLOAT16, "--lamb", "1"],
     "joint-bfloat16": ["baselines/joint.py", *SPLIT_BFLOAT16],
     "replay-bfloat16": ["baselines/replay.py", *SPLIT_BFLOAT16, "--memory", "200"],
+    "anpyc_wi_np-authors-bfloat16": ["anpyc_wi_np.py", *AUTHORS, "--lr-decay-first", "0.99", "--precision", "bfloat16",
+                                     "--retrain-epochs", "1", "--lamb", "10"],
+    "packnet-bfloat16": ["baselines/packnet.py", *AUTHORS, "--prune-fraction", "share", "--precision", "bfloat16"],
     "mergan_jtr": ["baselines/mergan_jtr.py", *MERGAN_SEQUENCE],
     "ewc-mergan": ["baselines/ewc.py", *MERGAN_SEQUENCE, "--lamb", "10000"],
     "anpyc_gan-mergan": ["anpyc_gan.py", *MERGAN_SEQUENCE, "--lamb", "100", "--retrain-epochs", "1"],
