@@ -149,7 +149,7 @@ MADE_AT = {  # guard: the commit that made it, that of the campaigns whose path 
     **dict.fromkeys(["importance-distribution-ours", "importance-distribution-authors"], "327b012"),
     "anpyc_wi_np-fashion": "441071d",  # fashion-hsu2018-split-*
     **dict.fromkeys(["anpyc_wi_np-fashion-authors", *(name for name in GUARDS if name.endswith("-bfloat16"))],
-                    "9632fa6"),  # fashion-authors-pruning, precision-hsu2018-split-task
+                    "9632fa6"),  # fashion-authors-pruning, precision-hsu2018-split-task, precision-authors-pruning
     **dict.fromkeys(["mergan_jtr", "ewc-mergan", "anpyc_gan-mergan", "jt-mergan"], "144e027"),  # mergan-mlp
 }
 
